@@ -1,0 +1,2 @@
+"""Image classification data sets."""
+from .digits import Digits  # noqa: F401

@@ -1,0 +1,66 @@
+"""Base class of skeleton datasets: format readers produce sample dicts, this validates them."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+
+class SkeletonFormatError(ValueError):
+    """A skeleton file or sample is malformed; the message names the file and the problem."""
+
+    def __init__(self, source: Any, problem: str):
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+def validate_sample(sample: dict, num_joints: int | None = None) -> dict:
+    """Check the common sample dict (shapes, finiteness); raise :class:`SkeletonFormatError`."""
+    source = sample.get("frame_dir", "<sample>")
+    kp = sample.get("keypoint")
+    if kp is None:
+        raise SkeletonFormatError(source, "no 'keypoint' array")
+    if kp.ndim != 4:
+        raise SkeletonFormatError(source, f"keypoint must be [M, T, V, C], got {kp.shape}")
+    if num_joints is not None and kp.shape[2] != num_joints:
+        raise SkeletonFormatError(
+            source, f"has {kp.shape[2]} joints per body, expected {num_joints}")
+    if not np.isfinite(kp).all():
+        bad = np.argwhere(~np.isfinite(kp))[0]
+        raise SkeletonFormatError(
+            source, f"keypoint holds NaN/inf values (first at body {bad[0]}, frame {bad[1]}, "
+                    f"joint {bad[2]})")
+    if kp.shape[1] == 0:
+        raise SkeletonFormatError(source, "has no frames")
+    sample.setdefault("total_frames", kp.shape[1])
+    return sample
+
+
+class SkeletonDataset(BaseDataset):
+    """A list of validated skeleton samples run through a pipeline.
+
+    Subclasses implement :meth:`load_samples` and set ``METAINFO`` (``classes`` and
+    ``layout``). ``split`` selects a subset (``'train'``/``'test'``/...).
+    """
+
+    METAINFO: dict = dict(classes=(), layout="ntu25")
+
+    def __init__(self, split: str = "train", pipeline: list | None = None, **kwargs):
+        self.split = split
+        kwargs.setdefault("serialize_data", False)
+        super().__init__(pipeline=pipeline or [], **kwargs)
+
+    def load_samples(self) -> list[dict]:
+        """Read the samples of ``self.split``; every format implements its own reader."""
+        raise TypeError(f"{type(self).__name__} must implement load_samples()")
+
+    @property
+    def num_joints(self) -> int | None:
+        from zoo.models.skeleton.graph import get_layout
+
+        return get_layout(self.metainfo["layout"]).num_joints
+
+    def load_data_list(self) -> list[dict]:
+        return [validate_sample(s, self.num_joints) for s in self.load_samples()]

@@ -1,0 +1,2 @@
+"""Image backbones."""
+from .small_cnn import SmallCNN  # noqa: F401

@@ -1,0 +1,3 @@
+"""Skeleton action recognition backbones."""
+from . import graph  # noqa: F401
+from .stgcn import STGCN  # noqa: F401

@@ -1,0 +1,130 @@
+"""ST-GCN: Spatial Temporal Graph Convolutional Networks (Yan, Xiong & Lin, AAAI 2018).
+
+The module layout follows the official ``net/st_gcn.py`` (sub-module names ``gcn.conv``,
+``tcn.0/2/3``, ``residual.0/1``, ``edge_importance``), so an official checkpoint converts by
+renaming prefixes (``zoo.converters.stgcn``). Width and depth are configurable as in PYSKL
+(``base_channels``, ``num_stages``, ``inflate_stages``, ``down_stages``); the defaults are the
+paper's ten blocks of 64-64-64-64-128-128-128-256-256-256 channels.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from zoo.registry import MODELS
+
+from .graph import Graph
+
+
+class GraphConv(nn.Module):
+    """Spatial graph convolution: a 1x1 conv to ``K`` partitions, then ``sum_k X_k A_k``."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_subsets: int):
+        super().__init__()
+        self.num_subsets = num_subsets
+        self.conv = nn.Conv2d(in_channels, out_channels * num_subsets, kernel_size=1)
+
+    def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        n, _, t, v = x.shape
+        x = self.conv(x).view(n, self.num_subsets, -1, t, v)
+        return torch.einsum("nkctv,kvw->nctw", x, A)
+
+
+class STGCNBlock(nn.Module):
+    """Graph convolution, temporal convolution (9x1) and a residual connection."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_subsets: int, stride: int = 1,
+                 residual: bool = True, dropout: float = 0.0, temporal_kernel: int = 9):
+        super().__init__()
+        pad = (temporal_kernel - 1) // 2
+        self.gcn = GraphConv(in_channels, out_channels, num_subsets)
+        self.tcn = nn.Sequential(
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), (pad, 0)),
+            nn.BatchNorm2d(out_channels),
+            nn.Dropout(dropout),
+        )
+        if not residual:
+            self.residual = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
+                nn.BatchNorm2d(out_channels),
+            )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        res = 0 if self.residual is None else self.residual(x)
+        return self.relu(self.tcn(self.gcn(x, A)) + res)
+
+
+@MODELS.register_module()
+class STGCN(nn.Module):
+    """ST-GCN backbone.
+
+    Args:
+        graph_cfg: ``Graph`` arguments (layout and partition mode).
+        in_channels: coordinates per joint (3 for 3-D, 2 or 3 with score for 2-D).
+        base_channels: width of the first stage.
+        num_stages: number of ST-GCN blocks.
+        inflate_stages / down_stages: 1-based blocks that double the width / halve T.
+        data_bn: batch-normalise the raw input per (joint, coordinate), as the paper.
+        edge_importance: learnable mask on the adjacency of each block.
+        dropout: dropout inside the temporal convolution (all blocks but the first).
+
+    Input ``[N, M, T, V, C]``; output ``[N, M, C_out, T_out, V]``.
+    """
+
+    def __init__(self, graph_cfg: dict | None = None, in_channels: int = 3,
+                 base_channels: int = 64, num_stages: int = 10,
+                 inflate_stages: Sequence[int] = (5, 8), down_stages: Sequence[int] = (5, 8),
+                 data_bn: bool = True, edge_importance: bool = True, dropout: float = 0.0,
+                 temporal_kernel: int = 9):
+        super().__init__()
+        graph_cfg = dict(graph_cfg or dict(layout="ntu25", mode="stgcn_spatial"))
+        self.graph = Graph(**graph_cfg)
+        self.register_buffer("A", torch.tensor(self.graph.A, dtype=torch.float32))
+        num_subsets, num_joints = self.A.shape[0], self.A.shape[1]
+        self.in_channels = in_channels
+        self.data_bn = nn.BatchNorm1d(in_channels * num_joints) if data_bn else nn.Identity()
+
+        blocks, channels = [], base_channels
+        prev = in_channels
+        for i in range(1, num_stages + 1):
+            if i in inflate_stages:
+                channels *= 2
+            stride = 2 if i in down_stages else 1
+            blocks.append(STGCNBlock(prev, channels, num_subsets, stride, residual=i > 1,
+                                     dropout=dropout if i > 1 else 0.0,
+                                     temporal_kernel=temporal_kernel))
+            prev = channels
+        self.layers = nn.ModuleList(blocks)
+        self.out_channels = prev
+        if edge_importance:
+            self.edge_importance = nn.ParameterList(
+                [nn.Parameter(torch.ones_like(self.A)) for _ in self.layers]
+            )
+        else:
+            self.edge_importance = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            raise ValueError(f"ST-GCN expects [N, M, T, V, C], got shape {tuple(x.shape)}")
+        n, m, t, v, c = x.shape
+        if v != self.A.shape[1] or c != self.in_channels:
+            raise ValueError(
+                f"ST-GCN built for V={self.A.shape[1]} joints ({self.graph.layout.name}) and "
+                f"C={self.in_channels} channels got V={v}, C={c}"
+            )
+        x = x.permute(0, 1, 3, 4, 2).reshape(n * m, v * c, t)
+        x = self.data_bn(x)
+        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        for i, block in enumerate(self.layers):
+            A = self.A if self.edge_importance is None else self.A * self.edge_importance[i]
+            x = block(x, A)
+        return x.reshape(n, m, *x.shape[1:])

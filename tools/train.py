@@ -1,0 +1,54 @@
+"""Train a model from a config file (mmengine runner), then test it on the test split.
+
+Example: ``uv run tools/train.py configs/skeleton/stgcn_synthetic.py``
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from zoo.runner_utils import format_metrics, load_config
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train a zoo model")
+    parser.add_argument("config", help="config file path")
+    parser.add_argument("--work-dir", help="folder for logs and checkpoints")
+    parser.add_argument("--resume", nargs="?", type=str, const="auto",
+                        help="resume from the given checkpoint, or the latest one in the "
+                             "work dir when no path is given")
+    parser.add_argument("--no-test", action="store_true",
+                        help="skip the final evaluation on the test split")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
+                        help="override config keys, e.g. train_cfg.max_epochs=2")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
+                        default="none", help="job launcher for distributed training")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics: dict = {}
+    if not args.no_test and cfg.get("test_dataloader") is not None:
+        metrics = runner.test()
+        runner.logger.info(f"Final test metrics: {format_metrics(metrics)}")
+        if runner.rank == 0:
+            print(f"Final test: {format_metrics(metrics)}", flush=True)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Hooks, loops and I/O that plug into mmengine's runner."""
+from . import atomic_io  # noqa: F401
+from .hooks import EpochSeedHook  # noqa: F401

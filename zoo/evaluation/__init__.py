@@ -1,0 +1,3 @@
+"""Metrics (registered in ``zoo.registry.METRICS``)."""
+from .classification import AccMetric  # noqa: F401
+from .dump import DumpPredictions, load_predictions, save_predictions  # noqa: F401

@@ -1,0 +1,36 @@
+"""Shared set-up of ``tools/train.py`` and ``tools/test.py``: config loading and checks."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Sequence
+
+from mmengine.config import Config
+
+from zoo.checkpoint import allow_mmengine_checkpoints
+from zoo.config_check import check_config
+
+
+def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
+                launcher: str = "none") -> Config:
+    """Read a config file, apply ``--cfg-options``, set the work dir, and check it."""
+    import zoo.engine  # noqa: F401  (atomic checkpoint writes)
+
+    allow_mmengine_checkpoints()
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"config file {path} does not exist")
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(path))[0])
+    check_config(cfg)
+    return cfg
+
+
+def format_metrics(metrics: dict, keys: Sequence[str] | None = None) -> str:
+    keys = keys or sorted(metrics)
+    return "  ".join(f"{k}: {metrics[k]:.2f}" if isinstance(metrics[k], float)
+                     else f"{k}: {metrics[k]}" for k in keys if k in metrics)
