@@ -7,6 +7,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
@@ -22,6 +23,8 @@ TRANSFORMS = Registry(
 )
 METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="zoo", locations=["zoo.evaluation"])
 HOOKS = Registry("hook", parent=MMENGINE_HOOKS, scope="zoo", locations=["zoo.engine"])
+MODEL_WRAPPERS = Registry("model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope="zoo",
+                          locations=["zoo.engine"])
 LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo", locations=["zoo.engine"])
 
 # The families below add their module to ``locations`` when they land (continual loop and
@@ -31,6 +34,6 @@ UNLEARNERS = Registry("unlearner", scope="zoo", locations=[])
 ATTACKS = Registry("attack", scope="zoo", locations=[])
 
 __all__ = [
-    "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS",
+    "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
     "STRATEGIES", "UNLEARNERS", "ATTACKS",
 ]

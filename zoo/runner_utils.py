@@ -22,6 +22,16 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
+    if launcher != "none":
+        from zoo.engine.distributed import init_cpu_process_group
+
+        init_cpu_process_group(launcher, cfg.get("env_cfg", {}).get("dist_cfg", {})
+                               .get("backend", "gloo"))
+    if launcher != "none" and cfg.get("model_wrapper_cfg") is None:
+        # mmengine's default DDP set-up fails for CPU models (zoo/engine/distributed.py); the
+        # runner looks wrappers up in its root registry, so the scope is written out.
+        cfg.model_wrapper_cfg = dict(type="zoo.ZooDistributedDataParallel",
+                                     sync_bn=cfg.get("sync_bn_cpu", True))
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get("work_dir") is None:

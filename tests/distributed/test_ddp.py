@@ -1,0 +1,56 @@
+"""Two gloo processes with batch b train like one process with batch 2b."""
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo.checkpoint import safe_torch_load
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / "configs/skeleton/stgcn_synthetic.py")
+# Deterministic data (fixed frames, no rotation) and no dropout, so the only difference
+# between the runs is how the batch is split over processes.
+DETERMINISTIC = [
+    "model.backbone.base_channels=8", "model.backbone.num_stages=3",
+    "model.backbone.inflate_stages=[2]", "model.backbone.down_stages=[2]",
+    "model.cls_head.in_channels=16", "model.cls_head.num_classes=4", "model.cls_head.dropout=0",
+    "train_dataloader.dataset.num_per_class=6", "train_dataloader.dataset.num_classes=4",
+    "val_dataloader.dataset.num_per_class=4", "val_dataloader.dataset.num_classes=4",
+    "test_dataloader.dataset.num_per_class=4", "test_dataloader.dataset.num_classes=4",
+    "train_dataloader.dataset.pipeline.2.theta=0",
+    "train_dataloader.dataset.pipeline.3.test_mode=True",
+    "train_dataloader.sampler.seed=0", "train_cfg.max_epochs=3", "train_cfg.val_interval=3",
+    "param_scheduler.0.T_max=3",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(launcher_args, train_args, work_dir, batch_size):
+    cmd = [sys.executable, *launcher_args, "tools/train.py", CONFIG, "--work-dir", str(work_dir),
+           *train_args, "--cfg-options", *DETERMINISTIC, f"train_dataloader.batch_size={batch_size}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    match = re.search(r"Final test: mean_class_acc: ([\d.]+)\s+top1: ([\d.]+)", out.stdout)
+    assert match, out.stdout[-2000:]
+    return float(match.group(2)), safe_torch_load(work_dir / "epoch_3.pth")["state_dict"]
+
+
+def test_two_gloo_processes_match_one_process_with_double_batch(tmp_path):
+    single_top1, single = run([], [], tmp_path / "one", batch_size=16)
+    torchrun = ["-m", "torch.distributed.run", "--nproc_per_node=2",
+                f"--master_port={free_port()}"]
+    multi_top1, multi = run(torchrun, ["--launcher", "pytorch"], tmp_path / "two", batch_size=8)
+    assert single.keys() == multi.keys()
+    for key in single:
+        torch.testing.assert_close(multi[key].float(), single[key].float(), atol=2e-4,
+                                   rtol=1e-3, msg=key)
+    assert single_top1 == pytest.approx(multi_top1, abs=1e-6)
