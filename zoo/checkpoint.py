@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def safe_torch_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
 
 
 def _rejected_global(message: str) -> str:
-    marker = "Unsupported global: GLOBAL "
-    if marker in message:
-        return message.split(marker, 1)[1].split()[0]
-    return ""
+    # torch words it "Unsupported global: GLOBAL x.y" or, for blocked modules such as
+    # posix/os/builtins, "unsupported GLOBAL posix.system whose module posix is blocked".
+    match = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", message, flags=re.IGNORECASE)
+    return match.group(1) if match else ""

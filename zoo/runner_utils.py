@@ -14,6 +14,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
                 launcher: str = "none") -> Config:
     """Read a config file, apply ``--cfg-options``, set the work dir, and check it."""
     import zoo.engine  # noqa: F401  (atomic checkpoint writes)
+    import zoo.hub.scheme  # noqa: F401  (load_from = 'zoo://NAME')
 
     allow_mmengine_checkpoints()
     if not osp.isfile(path):

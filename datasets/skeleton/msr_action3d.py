@@ -23,7 +23,8 @@ FILE_PATTERN = re.compile(r"a(\d+)_s(\d+)_e(\d+)_skeleton3D\.txt$")
 # 1 l-shoulder 2 r-shoulder 3 shoulder centre 4 spine 5 l-hip 6 r-hip 7 hip centre
 # 8 l-elbow 9 r-elbow 10 l-wrist 11 r-wrist 12 l-hand 13 r-hand 14 l-knee 15 r-knee
 # 16 l-ankle 17 r-ankle 18 l-foot 19 r-foot 20 head.
-MSR_TO_KINECT20 = np.array([7, 4, 3, 20, 1, 8, 10, 12, 2, 9, 11, 13, 5, 14, 16, 18, 6, 15, 17, 19]) - 1
+MSR_TO_KINECT20 = np.array(
+    [7, 4, 3, 20, 1, 8, 10, 12, 2, 9, 11, 13, 5, 14, 16, 18, 6, 15, 17, 19]) - 1
 
 ACTIONS = (
     "high arm wave", "horizontal arm wave", "hammer", "hand catch", "forward punch",

@@ -112,7 +112,7 @@ def render_action(action: int, num_frames: int, rng: np.random.Generator) -> np.
     for j, xyz in _REST.items():
         joints[:, j] = xyz
     upper = [0, 1, 20, 2, 3]
-    for side, (j, xyz) in _SHOULDER.items():
+    for j, xyz in _SHOULDER.values():
         joints[:, j] = xyz
         upper.append(j)
     pivot = np.zeros(3)

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-
 from zoo.models.skeleton.graph import LAYOUTS, Graph, get_layout
 
 

@@ -2,7 +2,6 @@ import logging
 
 import numpy as np
 import pytest
-
 from zoo.datasets.skeleton import MSRAction3D, SkeletonFormatError, read_msr_skeleton
 from zoo.models.skeleton.graph import get_layout
 
@@ -53,7 +52,7 @@ def test_kinect20_bones_are_rigid_in_the_real_data(msr_dir):
     bone_cv, random_cv = [], []
     for f in files:
         joints, _ = read_msr_skeleton(f)
-        def cv(i, j):
+        def cv(i, j, joints=joints):
             length = np.linalg.norm(joints[:, i] - joints[:, j], axis=-1)
             return length.std() / length.mean()
         bone_cv += [cv(i, j) for i, j in bones]

@@ -1,10 +1,10 @@
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-
-from zoo.converters import convert_stgcn_official
 from zoo.models.classifiers import SkeletonRecognizer
 from zoo.models.skeleton.stgcn import STGCN
+
+from zoo.converters import convert_stgcn_official
 
 init_default_scope("zoo")
 

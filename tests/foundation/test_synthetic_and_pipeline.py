@@ -3,11 +3,14 @@ import pytest
 import torch
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
-
 from zoo.datasets.skeleton import SyntheticSkeletonActions, validate_sample
 from zoo.datasets.skeleton.base import SkeletonFormatError
-from zoo.datasets.transforms.skeleton import (GenSkeFeat, PreNormalize3D, UniformSampleFrames,
-                                              joint_to_bone)
+from zoo.datasets.transforms.skeleton import (
+    GenSkeFeat,
+    PreNormalize3D,
+    UniformSampleFrames,
+    joint_to_bone,
+)
 
 init_default_scope("zoo")
 

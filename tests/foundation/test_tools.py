@@ -1,17 +1,14 @@
 """End-to-end runs of tools/train.py and tools/test.py on tiny configs."""
 import importlib.util
-import pickle
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.hooks import Hook
 
-from zoo.registry import HOOKS
-
 from zoo.checkpoint import UnsafeCheckpointError, safe_torch_load
 from zoo.config_check import ConfigError
+from zoo.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC = str(REPO / "configs/skeleton/stgcn_synthetic.py")
@@ -117,7 +114,8 @@ class Evil:
 def test_checkpoint_with_foreign_pickle_is_refused(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"state_dict": {}, "payload": Evil()}, path)
-    with pytest.raises(UnsafeCheckpointError, match=r"evil.pth: refused to load a pickled object outside the allow-list \(.*print\)"):
+    with pytest.raises(UnsafeCheckpointError, match=r"evil.pth: refused to load a pickled object "
+                       r"outside the allow-list \(.*print\)"):
         safe_torch_load(path)
 
 

@@ -1,6 +1,7 @@
 """Classification metrics: top-k accuracy and mean class accuracy."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -44,7 +45,7 @@ class AccMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
-            get = sample.get if isinstance(sample, dict) else lambda k: getattr(sample, k)
+            get = sample.get if isinstance(sample, dict) else partial(getattr, sample)
             self.results.append({
                 "score": torch.as_tensor(get("pred_score")).float().cpu().numpy(),
                 "label": int(torch.as_tensor(get("gt_label")).reshape(-1)[0]),

@@ -1,0 +1,165 @@
+"""SkateFormer: fidelity to the official outputs, parameter counts, converter errors, learning."""
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from zoo.models.classifiers import SkeletonRecognizer
+from zoo.models.skeleton.graph import get_layout
+from zoo.models.skeleton.skateformer import SKATE_PARTITIONS, SkateFormer, default_index_t
+
+from zoo.converters import convert_skateformer_official
+from zoo.structures import ClsDataSample
+
+init_default_scope("zoo")
+
+# fixture name -> (zoo layout, persons, mlp_ratio, classes, README parameter count)
+OFFICIAL = {
+    "ntu60": ("ntu25", 2, 4.0, 60, 3_616_083),
+    "ucla": ("kinect20", 1, 1.0, 10, 1_925_921),
+}
+
+
+def zoo_recognizer(layout: str, persons: int, mlp_ratio: float, num_classes: int):
+    return SkeletonRecognizer(
+        backbone=dict(type="SkateFormer", layout=layout, num_persons=persons,
+                      mlp_ratio=mlp_ratio),
+        cls_head=dict(type="GCNHead", in_channels=192, num_classes=num_classes),
+    )
+
+
+def to_zoo_layout(x_official: torch.Tensor, layout: str, fill: float) -> torch.Tensor:
+    """Official [N, C, T, V_skate, M] (joints in Skate order) -> zoo [N, M, T, V, C], with
+    the layout's unused joints set to ``fill``."""
+    n, c, t, _, m = x_official.shape
+    x = torch.full((n, m, t, get_layout(layout).num_joints, c), fill)
+    x[:, :, :, list(SKATE_PARTITIONS[layout].order)] = x_official.permute(0, 4, 2, 3, 1)
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(OFFICIAL))
+def test_converted_official_weights_give_the_official_logits(reference_dir, name):
+    ref = torch.load(reference_dir / f"skateformer_official_{name}.pt", weights_only=True)
+    layout, persons, mlp_ratio, num_classes, params = OFFICIAL[name]
+    model = zoo_recognizer(layout, persons, mlp_ratio, num_classes)
+    kwargs = ref["meta"]["kwargs"]
+    assert kwargs["index_t"] and kwargs["num_people"] == persons
+    assert kwargs["num_points"] == len(SKATE_PARTITIONS[layout].order)
+    assert [list(s) for s in model.backbone.type_sizes] == [
+        kwargs[f"type_{i}_size"] for i in range(1, 5)]
+    assert sum(p.numel() for p in model.parameters()) == params
+    model.load_state_dict(convert_skateformer_official(ref["state_dict"]), strict=True)
+    model.eval()
+
+    x_official, index_t = ref["inputs"]  # [N, C, T, V_skate, M], [N, T]
+    outputs = []
+    for fill in (0.0, 1e3):  # the unused joints (NTU spine_shoulder) must not matter
+        x = to_zoo_layout(x_official, layout, fill)
+        with torch.no_grad():
+            outputs.append(model.cls_head(model.backbone(x, index_t)))
+    torch.testing.assert_close(outputs[0], ref["logits"], atol=1e-4, rtol=0)
+    torch.testing.assert_close(outputs[1], outputs[0], atol=0, rtol=0)
+
+
+def test_ntu_skate_order_is_the_official_feeder_order():
+    """The official NTU feeder's ``new_idx`` (1-based NTU joints), spine_shoulder dropped."""
+    official = [7, 8, 22, 23, 11, 12, 24, 25, 13, 14, 15, 16, 17, 18, 19, 20, 5, 9, 6, 10,
+                2, 3, 1, 4]
+    order = SKATE_PARTITIONS["ntu25"].order
+    assert list(order) == [j - 1 for j in official]
+    assert set(range(25)) - set(order) == {get_layout("ntu25").joints.index("spine_shoulder")}
+    assert list(SKATE_PARTITIONS["kinect20"].order) == [j - 1 for j in (
+        5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 2, 3, 1, 4)]
+
+
+def test_default_index_t_and_index_t_is_used():
+    torch.manual_seed(0)
+    net = tiny_skateformer().eval()
+    x = torch.randn(2, 1, 16, 20, 3)
+    with torch.no_grad():
+        default = net(x)
+        explicit = net(x, default_index_t(2, 16))
+        shifted = net(x, default_index_t(2, 16) * 0.5)
+    assert default.shape == (2, 1, 32, 8, 20)
+    torch.testing.assert_close(default, explicit, atol=0, rtol=0)
+    assert (default - shifted).abs().max() > 1e-4
+
+
+def test_coco17_partition_and_input_errors():
+    net = SkateFormer(layout="coco17", num_persons=2, embed_dim=32, channels=(32, 32),
+                      depths=(1, 1), num_heads=16, attn_drop=0.0, drop_path=0.0)
+    assert net.type_sizes == ((8, 3), (8, 10), (8, 3), (8, 10))
+    assert net(torch.randn(1, 2, 16, 17, 3)).shape == (1, 2, 32, 8, 15)
+    with pytest.raises(ValueError, match="V=17.*got M=2, V=25"):
+        net(torch.randn(1, 2, 16, 25, 3))
+    with pytest.raises(ValueError, match="T=12 frames, not divisible by Skate-Type 1"):
+        net(torch.randn(1, 2, 12, 17, 3))
+    with pytest.raises(ValueError, match="index_t must be"):
+        net(torch.randn(1, 2, 16, 17, 3), torch.zeros(1, 8))
+    with pytest.raises(KeyError, match="no Skate partition for layout 'openpose18'"):
+        SkateFormer(layout="openpose18")
+
+
+def test_converter_names_missing_and_unexpected_keys(reference_dir):
+    ref = torch.load(reference_dir / "skateformer_official_ucla.pt", weights_only=True)
+    state = dict(ref["state_dict"])
+    missing = "stages.2.blocks.1.transformer.mlp.fc1.weight"
+    del state[missing]
+    with pytest.raises(KeyError, match=f"missing the key '{missing}'"):
+        convert_skateformer_official(state)
+    state = dict(ref["state_dict"])
+    del state["stages.3.blocks.0.downsample.bn.running_var"]
+    with pytest.raises(KeyError, match="stages.3.blocks.0.downsample.bn.running_var"):
+        convert_skateformer_official(state)
+    with pytest.raises(KeyError, match="unexpected key 'fc.weight'"):
+        convert_skateformer_official({**ref["state_dict"], "fc.weight": torch.zeros(1)})
+
+
+TINY = dict(layout="kinect20", num_persons=1, embed_dim=32, channels=(32, 32), depths=(1, 1),
+            num_heads=16, type_sizes=((4, 4), (4, 5), (4, 4), (4, 5)), mlp_ratio=2.0,
+            attn_drop=0.0, drop_path=0.0)
+
+
+def tiny_skateformer() -> SkateFormer:
+    return SkateFormer(**TINY)
+
+
+def test_tiny_skateformer_learns_two_motions():
+    """Two classes that differ only in how a hand moves: the loss must fall clearly and the
+    model must then classify fresh samples."""
+    torch.manual_seed(0)
+    t = torch.linspace(0, 6.28, 16)
+
+    def batch(n):
+        x = torch.randn(n, 1, 16, 20, 3) * 0.05
+        y = torch.arange(n) % 2
+        x[y == 0, 0, :, 7, 1] += torch.sin(t)  # left hand moves up and down
+        x[y == 1, 0, :, 11, 0] += torch.sin(t)  # right hand moves sideways
+        return x, y
+
+    model = SkeletonRecognizer(backbone=dict(type="SkateFormer", **TINY),
+                               cls_head=dict(type="GCNHead", in_channels=32, num_classes=2))
+    optim = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    x, y = batch(16)
+    samples = [ClsDataSample().set_gt_label(int(label)) for label in y]
+    losses = []
+    for _ in range(25):
+        loss = model(x, samples, mode="loss")["loss_cls"]
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    table = model.backbone.stages[0].blocks[0].msa[1].rel_bias_table
+    assert table.grad is not None and table.grad.abs().sum() > 0
+    assert losses[-1] < 0.3 * losses[0], losses
+
+    # The weights moved fast, so the BatchNorm running statistics (momentum 0.1) lag behind;
+    # re-estimate them on the training batch (precise BN) before evaluating.
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.reset_running_stats()
+        bn.momentum = None
+    with torch.no_grad():
+        model(x)
+    model.eval()
+    x_test, y_test = batch(32)
+    with torch.no_grad():
+        acc = (model(x_test).argmax(-1) == y_test).float().mean()
+    assert acc >= 0.9

@@ -1,0 +1,332 @@
+"""The pretrained-model index: one :class:`ModelEntry` per upstream checkpoint.
+
+Every URL, hash and metric below was read from the upstream project's own model-zoo page or
+code (named in ``notes``); nothing is guessed. Where the source publishes no hash the entry
+has ``sha256=None`` and a download needs either a hash from the user or an explicit
+trust-on-first-use (the digest of the first download is then recorded in the cache manifest
+and enforced from then on; see :mod:`zoo.hub.download`).
+
+Hashes are either a full sha256 (64 hex digits) or the prefix that OpenMMLab / torchvision
+embed in their file names (``name-<first 8 hex of sha256>.pth``, torch.hub's convention).
+
+This module imports nothing heavy so that ``zoo list`` stays fast.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+SKELETON = "skeleton-action-recognition"
+IMAGE = "image-classification"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One pretrained checkpoint.
+
+    Args:
+        name: index key (also the ``zoo://NAME`` address).
+        task / dataset: what it was trained for and on.
+        urls: download addresses, tried in order (the first is the primary one).
+        sha256: full sha256 or the published prefix; ``None`` when the source publishes none.
+        source: upstream repository (or model-zoo page) the checkpoint comes from.
+        licence: licence of the weights as the source states it.
+        metric: reported accuracy, e.g. ``{"top1": 89.0}`` (percent); ``None`` if not published
+            for this single checkpoint.
+        config: mmengine config (path relative to the repository root) that builds the zoo
+            model the converted weights fit; ``None`` for ``arch`` entries.
+        arch: ``"timm/<model>"`` for entries built by timm instead of a config.
+        converter: name of a function in :mod:`zoo.converters` mapping the upstream layout to
+            the zoo's key names; ``None`` when the file already uses the model's names.
+        num_classes: classifier width of the checkpoint.
+        head: key prefix of the classifier (re-initialised when fine-tuning to other classes).
+        safetensors_url / safetensors_sha256: optional safetensors copy of the same weights.
+        manual: the URL is a web page (e.g. a Google Drive folder), not a direct download; the
+            user downloads the file and places it in the cache.
+        filename: cache file name; default ``<name><suffix of the URL>``.
+        notes: where each fact comes from and what could not be confirmed.
+    """
+
+    name: str
+    task: str
+    dataset: str
+    urls: tuple[str, ...]
+    sha256: str | None
+    source: str
+    licence: str
+    metric: dict[str, float] | None
+    config: str | None = None
+    arch: str | None = None
+    converter: str | None = None
+    num_classes: int | None = None
+    head: str = "cls_head"
+    safetensors_url: str | None = None
+    safetensors_sha256: str | None = None
+    manual: bool = False
+    filename: str | None = None
+    notes: str = ""
+
+    def __post_init__(self):
+        if not self.urls:
+            raise ValueError(f"index entry {self.name!r} has no URL")
+        if self.config is not None and self.arch is not None:
+            raise ValueError(f"index entry {self.name!r} sets both config and arch")
+
+    @property
+    def cache_filename(self) -> str:
+        """File name of the primary checkpoint inside the cache's ``checkpoints/`` folder."""
+        if self.filename:
+            return self.filename
+        suffix = PurePosixPath(urlparse(self.urls[0]).path).suffix
+        return self.name + (suffix if suffix in (".pth", ".pt", ".bin", ".safetensors")
+                            else ".pth")
+
+    @property
+    def safetensors_filename(self) -> str:
+        return self.name + ".safetensors"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["urls"] = list(self.urls)
+        data["cache_filename"] = self.cache_filename
+        return data
+
+
+_OPENMMLAB_S3 = "https://open-mmlab.s3.ap-northeast-2.amazonaws.com/mmskeleton/models/st-gcn"
+_MMACTION_V1 = "https://download.openmmlab.com/mmaction/v1.0"
+_PYSKL_CKPT = "http://download.openmmlab.com/mmaction/pyskl/ckpt"
+_HF_SKATEFORMER = "https://huggingface.co/JeonghyeokDo/SkateFormer/resolve/main"
+
+_MMSKELETON_NOTE = (
+    "URL, hash prefix (file name) and accuracy from mmskeleton doc/START_RECOGNITION.md "
+    "(model zoo of the AAAI'18 ST-GCN, the authors' weights re-hosted by OpenMMLab). Key layout "
+    "(st_gcn_networks / data_bn / edge_importance / A / fcn) read from mmskeleton "
+    "st_gcn_aaai18.py, identical to yysijie/st-gcn. The 2019 S3 bucket may no longer serve."
+)
+_MMACTION_STGCN_NOTE = (
+    "URL, hash prefix and top-1 from mmaction2 configs/skeleton/stgcn/metafile.yml. The "
+    "checkpoint is PYSKL-style ST-GCN (adaptive unit_agcn graph conv), which the zoo's "
+    "STGCN (official AAAI'18 layout) does not implement: no converter "
+    "'convert_stgcn_pyskl' exists yet, so only load_pretrained(name, convert=False) works."
+)
+_PYSKL_NOTE_STGCN = (
+    "URL and top-1 from PYSKL configs/stgcn/README.md; PYSKL publishes no hash. Same "
+    "architecture caveat as the MMAction2 ST-GCN entries (no 'convert_stgcn_pyskl')."
+)
+_MMACTION_CTRGCN_NOTE = (
+    "URL, hash prefix and top-1 from mmaction2 projects/ctrgcn/README.md. The backbone "
+    "(projects/ctrgcn/models/ctrgcn.py) has the same module names as PYSKL's CTRGCN, hence "
+    "the PYSKL converter; the head is mmaction2's GCNHead (cls_head.fc) — the converter must "
+    "accept it (not checked against a real file here)."
+)
+_PYSKL_NOTE_CTRGCN = (
+    "URL and top-1 from PYSKL configs/ctrgcn/README.md; PYSKL publishes no hash."
+)
+_SKATEFORMER_NOTE = (
+    "File from the authors' Hugging Face repository JeonghyeokDo/SkateFormer (README of "
+    "KAIST-VICLab/SkateFormer: one sub-folder per dataset/protocol/modality holding "
+    "config.json + model.safetensors, module names unchanged from model/SkateFormer.py). The "
+    "authors also publish all checkpoints as one Google Drive zip "
+    "(https://drive.google.com/file/d/16dBg4nq91dUYqVqB4W0d8r4TzOMe0U2u/view). No hash is "
+    "published; the paper reports ensemble accuracy only, so no single-stream metric is "
+    "recorded. Licence: README says research/education only (commercial use needs "
+    "permission); the Hub card metadata says MIT."
+)
+_TV_NOTE = (
+    "URL, hash prefix (torch.hub file-name convention) and accuracy from the installed "
+    "torchvision weights enum; the Hugging Face copy is timm's pretrained config "
+    "hf_hub_id (timm/{tag}); timm's ResNet uses torchvision's key names (checked). The "
+    "safetensors file's hash is not published."
+)
+
+_ENTRIES: tuple[ModelEntry, ...] = (
+    # --- ST-GCN, official AAAI'18 weights (mmskeleton model zoo) -------------------------
+    ModelEntry(
+        name="stgcn_ntu60_xsub_joint_official", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, 3-D joints",
+        urls=(f"{_OPENMMLAB_S3}/st_gcn.ntu-xsub-300b57d4.pth",), sha256="300b57d4",
+        source="https://github.com/open-mmlab/mmskeleton", licence="Apache-2.0 (mmskeleton)",
+        metric={"top1": 81.57, "top5": 96.85}, config="configs/skeleton/stgcn_official_ntu60.py",
+        converter="convert_stgcn_official", num_classes=60, notes=_MMSKELETON_NOTE,
+    ),
+    ModelEntry(
+        name="stgcn_ntu60_xview_joint_official", task=SKELETON,
+        dataset="NTU RGB+D 60 X-View, 3-D joints",
+        urls=(f"{_OPENMMLAB_S3}/st_gcn.ntu-xview-9ba67746.pth",), sha256="9ba67746",
+        source="https://github.com/open-mmlab/mmskeleton", licence="Apache-2.0 (mmskeleton)",
+        metric={"top1": 88.76, "top5": 98.83}, config="configs/skeleton/stgcn_official_ntu60.py",
+        converter="convert_stgcn_official", num_classes=60, notes=_MMSKELETON_NOTE,
+    ),
+    ModelEntry(
+        name="stgcn_kinetics_joint_official", task=SKELETON,
+        dataset="Kinetics-Skeleton (OpenPose-18, 400 classes)",
+        urls=(f"{_OPENMMLAB_S3}/st_gcn.kinetics-6fa43f73.pth",), sha256="6fa43f73",
+        source="https://github.com/open-mmlab/mmskeleton", licence="Apache-2.0 (mmskeleton)",
+        metric={"top1": 31.60, "top5": 53.68},
+        config="configs/skeleton/stgcn_official_kinetics.py",
+        converter="convert_stgcn_official", num_classes=400, notes=_MMSKELETON_NOTE,
+    ),
+    # --- ST-GCN, MMAction2 1.x / PYSKL (PYSKL-style architecture) -------------------------
+    ModelEntry(
+        name="stgcn_ntu60_xsub_joint_mmaction2", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, 3-D joints",
+        urls=((f"{_MMACTION_V1}/skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+              "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20221129-850308e1.pth"),),
+        sha256="850308e1", source="https://github.com/open-mmlab/mmaction2",
+        licence="Apache-2.0", metric={"top1": 88.11}, converter="convert_stgcn_pyskl",
+        num_classes=60, notes=_MMACTION_STGCN_NOTE,
+    ),
+    ModelEntry(
+        name="stgcn_ntu60_xsub_hrnet2d_joint_mmaction2", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, HRNet 2-D keypoints (COCO-17)",
+        urls=((f"{_MMACTION_V1}/skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+              "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20221129-484a394a.pth"),),
+        sha256="484a394a", source="https://github.com/open-mmlab/mmaction2",
+        licence="Apache-2.0", metric={"top1": 88.95}, converter="convert_stgcn_pyskl",
+        num_classes=60, notes=_MMACTION_STGCN_NOTE,
+    ),
+    ModelEntry(
+        name="stgcn_ntu60_xsub_joint_pyskl", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, 3-D joints",
+        urls=(f"{_PYSKL_CKPT}/stgcn/stgcn_pyskl_ntu60_xsub_3dkp/j.pth",), sha256=None,
+        source="https://github.com/kennymckormick/pyskl", licence="Apache-2.0",
+        metric={"top1": 87.8}, converter="convert_stgcn_pyskl", num_classes=60,
+        notes=_PYSKL_NOTE_STGCN,
+    ),
+    # --- CTR-GCN --------------------------------------------------------------------------
+    ModelEntry(
+        name="ctrgcn_ntu60_xsub_joint", task=SKELETON, dataset="NTU RGB+D 60 X-Sub, 3-D joints",
+        urls=((f"{_MMACTION_V1}/projects/ctrgcn/ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
+              "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20230308-950dca0a.pth"),),
+        sha256="950dca0a", source="https://github.com/open-mmlab/mmaction2 (projects/ctrgcn)",
+        licence="Apache-2.0", metric={"top1": 89.0},
+        config="configs/skeleton/ctrgcn_ntu60_xsub_joint.py", converter="convert_ctrgcn_pyskl",
+        num_classes=60, notes=_MMACTION_CTRGCN_NOTE,
+    ),
+    ModelEntry(
+        name="ctrgcn_ntu60_xsub_hrnet2d_joint", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, HRNet 2-D keypoints (COCO-17)",
+        urls=((f"{_MMACTION_V1}/projects/ctrgcn/ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
+              "ctrgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20230308-7aba454e.pth"),),
+        sha256="7aba454e", source="https://github.com/open-mmlab/mmaction2 (projects/ctrgcn)",
+        licence="Apache-2.0", metric={"top1": 89.6},
+        config="configs/skeleton/ctrgcn_ntu60_xsub_hrnet2d_joint.py",
+        converter="convert_ctrgcn_pyskl", num_classes=60, notes=_MMACTION_CTRGCN_NOTE,
+    ),
+    ModelEntry(
+        name="ctrgcn_ntu60_xsub_joint_pyskl", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, 3-D joints",
+        urls=(f"{_PYSKL_CKPT}/ctrgcn/ctrgcn_pyskl_ntu60_xsub_3dkp/j.pth",), sha256=None,
+        source="https://github.com/kennymckormick/pyskl", licence="Apache-2.0",
+        metric={"top1": 89.6}, config="configs/skeleton/ctrgcn_ntu60_xsub_joint.py",
+        converter="convert_ctrgcn_pyskl", num_classes=60,
+        notes=_PYSKL_NOTE_CTRGCN,
+    ),
+    ModelEntry(
+        name="ctrgcn_ntu120_xsub_joint_official", task=SKELETON,
+        dataset="NTU RGB+D 120 X-Sub, 3-D joints",
+        urls=("https://drive.google.com/drive/folders/1C9XUAgnwrGelvl4mGGVZQW6akiapgdnd",),
+        sha256=None, source="https://github.com/Uason-Chen/CTR-GCN",
+        licence="not stated (no licence file in the authors' repository)", metric=None,
+        config="configs/skeleton/ctrgcn_official_ntu120_xsub_joint.py",
+        converter="convert_ctrgcn_official", num_classes=120, manual=True,
+        filename="ctrgcn_ntu120_xsub_joint_official.pt",
+        notes=("The authors publish the weights behind their NTU-120 X-Sub results as a Google "
+               "Drive folder (README 'Pretrained Models'); no direct file link, no hash and no "
+               "per-stream accuracy. Download the joint-stream .pt by hand and place it at the "
+               "cache path shown by `zoo info`."),
+    ),
+    # --- SkateFormer (authors' Hugging Face copy, safetensors) -----------------------------
+    ModelEntry(
+        name="skateformer_ntu60_xsub_joint", task=SKELETON,
+        dataset="NTU RGB+D 60 X-Sub, 3-D joints",
+        urls=(f"{_HF_SKATEFORMER}/ntu60-xsub-joint/model.safetensors",), sha256=None,
+        source="https://github.com/KAIST-VICLab/SkateFormer",
+        licence="research and education only (README); Hub card: MIT", metric=None,
+        config="configs/skeleton/skateformer_ntu60_xsub_joint.py",
+        converter="convert_skateformer_official", num_classes=60,
+        notes=_SKATEFORMER_NOTE,
+    ),
+    ModelEntry(
+        name="skateformer_ntu120_xsub_joint", task=SKELETON,
+        dataset="NTU RGB+D 120 X-Sub, 3-D joints",
+        urls=(f"{_HF_SKATEFORMER}/ntu120-xsub-joint/model.safetensors",), sha256=None,
+        source="https://github.com/KAIST-VICLab/SkateFormer",
+        licence="research and education only (README); Hub card: MIT", metric=None,
+        config="configs/skeleton/skateformer_ntu120_xsub_joint.py",
+        converter="convert_skateformer_official", num_classes=120, notes=_SKATEFORMER_NOTE,
+    ),
+    ModelEntry(
+        name="skateformer_nwucla_joint", task=SKELETON, dataset="NW-UCLA, 3-D joints",
+        urls=(f"{_HF_SKATEFORMER}/nwucla-joint/model.safetensors",), sha256=None,
+        source="https://github.com/KAIST-VICLab/SkateFormer",
+        licence="research and education only (README); Hub card: MIT", metric=None,
+        config="configs/skeleton/skateformer_nwucla_joint.py",
+        converter="convert_skateformer_official", num_classes=10, notes=_SKATEFORMER_NOTE,
+    ),
+    # --- Image backbones (torchvision weights, timm architecture names) --------------------
+    ModelEntry(
+        name="resnet50_tv_in1k", task=IMAGE, dataset="ImageNet-1k",
+        urls=("https://download.pytorch.org/models/resnet50-0676ba61.pth",), sha256="0676ba61",
+        source="https://github.com/pytorch/vision (timm tag resnet50.tv_in1k)",
+        licence="BSD-3-Clause", metric={"top1": 76.13, "top5": 92.862}, arch="timm/resnet50",
+        num_classes=1000, head="fc",
+        safetensors_url="https://huggingface.co/timm/resnet50.tv_in1k/resolve/main/"
+                        "model.safetensors",
+        notes=_TV_NOTE.format(tag="resnet50.tv_in1k"),
+    ),
+    ModelEntry(
+        name="resnet50_tv2_in1k", task=IMAGE, dataset="ImageNet-1k",
+        urls=("https://download.pytorch.org/models/resnet50-11ad3fa6.pth",), sha256="11ad3fa6",
+        source="https://github.com/pytorch/vision (timm tag resnet50.tv2_in1k)",
+        licence="BSD-3-Clause", metric={"top1": 80.858, "top5": 95.434}, arch="timm/resnet50",
+        num_classes=1000, head="fc",
+        safetensors_url="https://huggingface.co/timm/resnet50.tv2_in1k/resolve/main/"
+                        "model.safetensors",
+        notes=_TV_NOTE.format(tag="resnet50.tv2_in1k"),
+    ),
+    ModelEntry(
+        name="resnet18_tv_in1k", task=IMAGE, dataset="ImageNet-1k",
+        urls=("https://download.pytorch.org/models/resnet18-f37072fd.pth",), sha256="f37072fd",
+        source="https://github.com/pytorch/vision (timm tag resnet18.tv_in1k)",
+        licence="BSD-3-Clause", metric={"top1": 69.758, "top5": 89.078}, arch="timm/resnet18",
+        num_classes=1000, head="fc",
+        safetensors_url="https://huggingface.co/timm/resnet18.tv_in1k/resolve/main/"
+                        "model.safetensors",
+        notes=_TV_NOTE.format(tag="resnet18.tv_in1k"),
+    ),
+)
+
+MODEL_INDEX: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
+
+
+def register_entry(entry: ModelEntry, overwrite: bool = False) -> None:
+    """Add a checkpoint to the index (e.g. a private one); refuses to replace silently."""
+    if entry.name in MODEL_INDEX and not overwrite:
+        raise KeyError(f"index entry {entry.name!r} exists; pass overwrite=True to replace it")
+    MODEL_INDEX[entry.name] = entry
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The entry called ``name``; a ``KeyError`` suggests close names."""
+    try:
+        return MODEL_INDEX[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, MODEL_INDEX, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `zoo list`"
+        raise KeyError(f"no pretrained model called {name!r} in the zoo index{hint}") from None
+
+
+def list_entries(pattern: str | None = None) -> list[ModelEntry]:
+    """Entries whose name matches ``pattern`` (shell wildcards, or a plain substring)."""
+    entries = sorted(MODEL_INDEX.values(), key=lambda e: e.name)
+    if not pattern:
+        return entries
+    if not any(ch in pattern for ch in "*?["):
+        return [e for e in entries if pattern in e.name]
+    return [e for e in entries if fnmatch.fnmatchcase(e.name, pattern)]
