@@ -5,7 +5,7 @@ _base_ = ["../_base_/default_runtime.py"]
 layout = "kinect20"
 clip_len = 32
 data_root = "../shared/data/msr_action3d"
-stream = ["j"]  # 'j', 'b', 'jm' or 'bm' (see configs/skeleton/README for the 4-stream recipe)
+stream = ["j"]  # 'j', 'b', 'jm' or 'bm' (stgcn_msr3d_xsub_{b,jm,bm}.py: the other streams)
 
 model = dict(
     type="SkeletonRecognizer",
@@ -18,7 +18,7 @@ dataset_type = "MSRAction3D"
 train_pipeline = [
     dict(type="PreNormalize3D", layout=layout),
     dict(type="GenSkeFeat", layout=layout, feats=stream),
-    dict(type="RandomRot", theta=0.3),
+    dict(type="RandomRot", theta=0.1),
     dict(type="RandomScale", scale=0.1),
     dict(type="UniformSampleFrames", clip_len=clip_len),
     dict(type="PoseDecode"),
@@ -47,7 +47,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type="AccMetric")
 test_evaluator = val_evaluator
 
-max_epochs = 60
+max_epochs = 80
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs, val_interval=10)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
