@@ -1,10 +1,10 @@
-# ST-GCN on MSR Action3D cross-subject, bone motion stream ('bm'); everything else as the joint config.
+# ST-GCN on MSR Action3D cross-subject, one input stream; the rest as the joint config.
 # Fuse the four streams: tools/test.py ... --dump STREAM.npz, then tools/ensemble.py (README).
 _base_ = ["./stgcn_msr3d_xsub.py"]
 
 layout = "kinect20"
 clip_len = 32
-stream = ["bm"]
+stream = ["bm"]  # b: bone, jm: joint motion, bm: bone motion
 train_pipeline = [
     dict(type="PreNormalize3D", layout=layout),
     dict(type="GenSkeFeat", layout=layout, feats=stream),

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-
 from zoo.models.skeleton.graph import get_layout
+
 from zoo.registry import TRANSFORMS
 
 # Joints that define the body frame of each 3-D layout: centre, spine (bottom, top) and

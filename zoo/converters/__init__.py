@@ -1,3 +1,4 @@
 """Converters from official checkpoint layouts to the zoo's key names."""
+from .ctrgcn import convert_ctrgcn_official, convert_ctrgcn_pyskl  # noqa: F401
 from .skateformer import convert_skateformer_official  # noqa: F401
 from .stgcn import convert_stgcn_official  # noqa: F401

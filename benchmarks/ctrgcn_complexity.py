@@ -1,0 +1,66 @@
+"""Parameters and FLOPs per sample of CTR-GCN at the official input sizes.
+
+FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` (one multiply-add = 2
+FLOPs; convolutions, matmuls and the refinement einsums; BatchNorm, ReLU, tanh and pooling are
+not counted) for one sample in eval mode. Results go to
+``benchmarks/results/ctrgcn_complexity.{json,md}`` (written atomically).
+
+    OMP_NUM_THREADS=1 uv run python benchmarks/ctrgcn_complexity.py
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from mmengine.registry import init_default_scope
+from torch.utils.flop_counter import FlopCounterMode
+from zoo.models.classifiers import SkeletonRecognizer
+
+# name -> (layout, persons, frames, classes); the official feeders resample NTU to 64 frames
+# and NW-UCLA to 52 (Uason-Chen/CTR-GCN config/*/default.yaml window_size)
+SETTINGS = {
+    "ctrgcn_ntu60": ("ntu25", 2, 64, 60),
+    "ctrgcn_ntu120": ("ntu25", 2, 64, 120),
+    "ctrgcn_nwucla": ("kinect20", 1, 52, 10),
+}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def measure(layout: str, persons: int, frames: int, classes: int) -> dict:
+    model = SkeletonRecognizer(
+        backbone=dict(type="CTRGCN", graph_cfg=dict(layout=layout, mode="spatial"),
+                      num_person=persons),
+        cls_head=dict(type="GCNHead", in_channels=256, num_classes=classes)).eval()
+    joints = model.backbone.num_joints
+    x = torch.randn(1, persons, frames, joints, 3)
+    counter = FlopCounterMode(display=False)
+    with counter:  # not under no_grad: FlopCounterMode's module tracker needs autograd on
+        model(x)
+    return dict(input=[1, persons, frames, joints, 3],
+                params=sum(p.numel() for p in model.parameters()),
+                gflops=counter.get_total_flops() / 1e9)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    init_default_scope("zoo")
+    results = {name: measure(*cfg) for name, cfg in SETTINGS.items()}
+    RESULTS.mkdir(exist_ok=True)
+    write_atomic(RESULTS / "ctrgcn_complexity.json", json.dumps(results, indent=2) + "\n")
+    lines = ["| model | input [N, M, T, V, C] | params | GFLOPs / sample |", "|---|---|---|---|"]
+    lines += [f"| {name} | {r['input']} | {r['params']:,} | {r['gflops']:.3f} |"
+              for name, r in results.items()]
+    write_atomic(RESULTS / "ctrgcn_complexity.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
