@@ -36,7 +36,8 @@ def free_port() -> int:
 
 def run(launcher_args, train_args, work_dir, batch_size):
     cmd = [sys.executable, *launcher_args, "tools/train.py", CONFIG, "--work-dir", str(work_dir),
-           *train_args, "--cfg-options", *DETERMINISTIC, f"train_dataloader.batch_size={batch_size}"]
+           *train_args, "--cfg-options", *DETERMINISTIC,
+           f"train_dataloader.batch_size={batch_size}"]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     match = re.search(r"Final test: mean_class_acc: ([\d.]+)\s+top1: ([\d.]+)", out.stdout)

@@ -1,0 +1,3 @@
+# Split digits, iCaRL with 200 exemplars.
+_base_ = ["./finetune.py"]
+train_cfg = dict(strategy=dict(_delete_=True, type="ICaRL", memory_size=200))

@@ -1,0 +1,3 @@
+# Split MSR Action3D, Learning without Forgetting (T = 2).
+_base_ = ["./finetune.py"]
+train_cfg = dict(strategy=dict(_delete_=True, type="LwF", alpha=1.0, temperature=2.0))

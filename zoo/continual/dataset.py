@@ -1,0 +1,115 @@
+"""Data set wrappers of the continual loop: a class subset with remapped labels, and memory
+samples kept as tensors (replay buffers)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from zoo.registry import DATASETS
+from zoo.structures import ClsDataSample
+
+from .scenario import dataset_labels
+
+
+@DATASETS.register_module()
+class ClassIncrementalSubset(Dataset):
+    """The samples of ``dataset`` whose label is in ``classes``, labels optionally remapped.
+
+    Works with any mmengine ``BaseDataset`` whose ``get_data_info(i)`` carries ``'label'``
+    (skeletons, images, bags of features): the remapped label is written into the sample
+    dict before the inner data set's pipeline runs, so the packed ``gt_label`` is the
+    incremental one.
+
+    Args:
+        dataset: the inner data set, or its config.
+        classes: original labels to keep.
+        class_order: when given, label ``c`` becomes ``class_order.index(c)`` (the
+            incremental label of a scenario); when ``None`` labels are kept.
+        inner_labels: the labels of all samples of ``dataset`` if already known (saves a
+            pass over ``get_data_info``).
+    """
+
+    def __init__(self, dataset, classes: Sequence[int],
+                 class_order: Sequence[int] | None = None,
+                 inner_labels: Sequence[int] | None = None):
+        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        if not hasattr(self.dataset, "get_data_info"):
+            raise TypeError(f"ClassIncrementalSubset: {type(self.dataset).__name__} has no "
+                            "get_data_info(i); wrap an mmengine BaseDataset")
+        self.classes = [int(c) for c in classes]
+        self.class_order = None if class_order is None else [int(c) for c in class_order]
+        if self.class_order is not None:
+            missing = sorted(set(self.classes) - set(self.class_order))
+            if missing:
+                raise ValueError(f"ClassIncrementalSubset: classes {missing} are not in "
+                                 f"class_order {self.class_order}")
+            self.label_map = {c: i for i, c in enumerate(self.class_order)}
+        else:
+            self.label_map = {c: c for c in self.classes}
+        if inner_labels is None:
+            inner_labels = dataset_labels(self.dataset)
+        inner_labels = np.asarray(inner_labels, dtype=np.int64)
+        if len(inner_labels) != len(self.dataset):
+            raise ValueError(f"ClassIncrementalSubset: {len(inner_labels)} inner_labels for a "
+                             f"data set of {len(self.dataset)} samples")
+        keep = np.isin(inner_labels, self.classes)
+        self.indices = np.flatnonzero(keep)
+        self.labels = np.array([self.label_map[int(c)] for c in inner_labels[keep]],
+                               dtype=np.int64)
+        absent = sorted(set(self.classes) - set(inner_labels.tolist()))
+        if absent:
+            raise ValueError(f"ClassIncrementalSubset: {type(self.dataset).__name__} has no "
+                             f"sample of classes {absent}")
+
+    @property
+    def metainfo(self) -> dict:
+        meta = dict(getattr(self.dataset, "metainfo", {}) or {})
+        names = meta.get("classes")
+        if self.class_order is not None and names:
+            meta["classes"] = tuple(names[c] if c < len(names) else str(c)
+                                    for c in self.class_order)
+        meta["continual_classes"] = tuple(self.classes)
+        return meta
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def get_data_info(self, idx: int) -> dict:
+        info = self.dataset.get_data_info(int(self.indices[idx]))
+        info["original_label"] = int(info["label"])
+        info["label"] = self.label_map[int(info["label"])]
+        return info
+
+    def __getitem__(self, idx: int):
+        info = self.get_data_info(idx)
+        pipeline = getattr(self.dataset, "pipeline", None)
+        out = pipeline(info) if pipeline is not None else info
+        if out is None:
+            raise RuntimeError(f"ClassIncrementalSubset: the pipeline of "
+                               f"{type(self.dataset).__name__} dropped sample "
+                               f"{int(self.indices[idx])}")
+        return out
+
+    def full_init(self) -> None:
+        """Present for mmengine's dataset protocol; the wrapper is built eagerly."""
+
+
+class MemoryDataset(Dataset):
+    """Packed samples held as tensors (a replay memory), in the form pipelines produce:
+    ``{'inputs': tensor, 'data_samples': ClsDataSample(gt_label)}``."""
+
+    def __init__(self, inputs: torch.Tensor, labels: torch.Tensor):
+        if len(inputs) != len(labels):
+            raise ValueError(f"MemoryDataset: {len(inputs)} inputs but {len(labels)} labels")
+        self.inputs, self.labels = inputs, labels.long()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, idx: int) -> dict:
+        sample = ClsDataSample(metainfo=dict(memory_index=int(idx)))
+        sample.set_gt_label(int(self.labels[idx]))
+        return {"inputs": self.inputs[idx], "data_samples": sample}

@@ -1,0 +1,104 @@
+"""The strategy interface of :class:`~zoo.continual.loop.ContinualTrainLoop`.
+
+The loop calls, for each task ``t``: ``prepare_model`` (after the head has grown, before the
+optimizer is built), ``train_dataset``, ``before_task``; per epoch ``before_epoch``; per
+step ``loss`` and ``after_iter``; then ``after_task`` and, for evaluation, ``predict``.
+``state_dict``/``load_state_dict`` hold everything needed to continue at the next task
+(tensors and plain containers only). ``load_state_dict`` runs before the model's weights
+are loaded, so a strategy that adds modules to the model rebuilds them there.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+
+class Strategy:
+    """Base class; unchanged it is plain fine-tuning (cross-entropy over the seen classes)."""
+
+    def __init__(self) -> None:
+        self.loop = None
+        self.task = 0
+
+    # wiring ----------------------------------------------------------------------------
+    def setup(self, loop) -> None:
+        self.loop = loop
+
+    @property
+    def scenario(self):
+        return self.loop.scenario
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    # hooks -----------------------------------------------------------------------------
+    def prepare_model(self, model: nn.Module, task: int) -> None:
+        """Change the model's structure for ``task`` (called before the optimizer is built)."""
+
+    def train_dataset(self, task: int) -> Dataset:
+        """The data trained on during ``task`` (default: the task's own classes)."""
+        return self.loop.task_dataset(task)
+
+    def before_task(self, model: nn.Module, task: int) -> None:
+        """Called once the optimizer is built, before the first epoch of ``task``."""
+
+    def before_epoch(self, model: nn.Module) -> None:
+        """Called after ``model.train()`` at the start of every epoch."""
+
+    def loss(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
+             ) -> dict[str, torch.Tensor]:
+        return {"loss_cls": F.cross_entropy(model.logits(inputs), labels)}
+
+    def after_iter(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> None:
+        """Called after each optimizer step (buffer updates, periodic fine-tuning)."""
+
+    def after_task(self, model: nn.Module, task: int) -> None:
+        """Called after the last epoch of ``task``, before its evaluation."""
+
+    @torch.no_grad()
+    def predict(self, model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+        """Scores ``[N, K_seen]``; the arg-max is the prediction."""
+        return model.logits(inputs)
+
+    # replay helpers (rank-consistent under distributed training) ------------------------
+    def replay_sample(self, buffer, n: int | None = None, device=None) -> dict[str, torch.Tensor]:
+        """A replay minibatch: ``n`` samples (default: the global batch size) drawn with the
+        loop's rank-independent generator; under distributed training this rank's share."""
+        n = n or self.loop.global_batch_size
+        batch = self.loop.rank_share(buffer.sample(n, generator=self.loop.generator))
+        return batch if device is None else {k: v.to(device) for k, v in batch.items()}
+
+    def buffer_add(self, buffer, inputs: torch.Tensor, labels: torch.Tensor,
+                   **extra: torch.Tensor | None) -> None:
+        """Offer the global training batch (gathered over ranks) to a reservoir buffer."""
+        names = list(extra)
+        gathered = self.loop.gather_batch(inputs, labels, *extra.values())
+        buffer.add(gathered[0], gathered[1], **dict(zip(names, gathered[2:])),
+                   generator=self.loop.generator)
+
+    # state -----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict, model: nn.Module) -> None:
+        if state:
+            raise ValueError(f"{self.name} keeps no state but the checkpoint holds "
+                             f"{sorted(state)}")
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A deep copy in eval mode with gradients off (a teacher)."""
+    teacher = copy.deepcopy(model)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def state_of(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}

@@ -1,0 +1,67 @@
+"""Dark Experience Replay++."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from zoo.registry import STRATEGIES
+
+from ..buffers import ReservoirBuffer
+from .base import Strategy
+
+
+def masked_logit_mse(logits: torch.Tensor, stored: torch.Tensor, width: torch.Tensor
+                     ) -> torch.Tensor:
+    """Mean squared error between current and stored logits over the columns that existed
+    when each sample was stored (``width[i]`` columns of row ``i``; the head grows)."""
+    cols = min(logits.shape[1], stored.shape[1])
+    mask = torch.arange(cols, device=logits.device)[None, :] < width.to(logits.device)[:, None]
+    diff = (logits[:, :cols] - stored[:, :cols].to(logits)) ** 2
+    return (diff * mask).sum() / mask.sum().clamp_min(1)
+
+
+@STRATEGIES.register_module()
+class DERPP(Strategy):
+    """DER++ (Buzzega, Boschini, Porrello, Abati & Calderara, "Dark Experience for General
+    Continual Learning: a Strong, Simple Baseline", NeurIPS 2020).
+
+    A reservoir buffer keeps inputs, labels and the logits the network produced for them when
+    they were seen. Loss: ``CE(current) + alpha * MSE(f(x'), z') + beta * CE(f(x''), y'')``
+    with two independent buffer minibatches ``(x', z')`` and ``(x'', y'')`` (``beta = 0`` is
+    DER). The paper's head spans all classes from the start; here it grows, so the logit
+    match is taken over the columns that existed when a sample was stored.
+    """
+
+    def __init__(self, buffer_size: int = 200, alpha: float = 0.1, beta: float = 0.5,
+                 replay_batch_size: int | None = None):
+        super().__init__()
+        self.buffer = ReservoirBuffer(buffer_size)
+        self.alpha, self.beta = alpha, beta
+        self.replay_batch_size = replay_batch_size
+        self._last_logits = None
+
+    def _sample(self, device):
+        return self.replay_sample(self.buffer, self.replay_batch_size, device)
+
+    def loss(self, model, inputs, labels):
+        logits = model.logits(inputs)
+        self._last_logits = logits.detach()
+        losses = {"loss_cls": F.cross_entropy(logits, labels)}
+        if not self.buffer.is_empty():
+            mem = self._sample(inputs.device)
+            losses["loss_der"] = self.alpha * masked_logit_mse(
+                model.logits(mem["inputs"]), mem["logits"], mem["logit_width"])
+            if self.beta > 0:
+                mem = self._sample(inputs.device)
+                losses["loss_derpp"] = self.beta * F.cross_entropy(
+                    model.logits(mem["inputs"]), mem["labels"])
+        return losses
+
+    def after_iter(self, model, inputs, labels):
+        self.buffer_add(self.buffer, inputs, labels, logits=self._last_logits)
+
+    def state_dict(self):
+        return {"buffer": self.buffer.state_dict()}
+
+    def load_state_dict(self, state, model):
+        self.buffer.load_state_dict(state["buffer"])
