@@ -1,0 +1,139 @@
+"""Table of every unlearner on one forget request, with the retrained model as reference.
+
+Examples (the checkpoints are trained with ``tools/train.py`` first)::
+
+    OMP_NUM_THREADS=1 uv run python benchmarks/unlearning_tables.py digits \\
+        --checkpoint work_dirs/smallcnn_digits/epoch_10.pth
+    OMP_NUM_THREADS=1 uv run python benchmarks/unlearning_tables.py msr3d \\
+        --checkpoint work_dirs/stgcn_msr3d_xsub/epoch_12.pth --retrain-epochs 12 \\
+        --eval-clips 2 --cfg-options ...
+
+Writes ``benchmarks/results/unlearning_<name>.md`` and ``.json``: per scenario (one class,
+and optionally a random fraction of samples) the original model, ``Retrain`` and every other
+unlearner with forget / retain / test accuracy, MIA, wall time and the gap to ``Retrain``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from mmengine.config import DictAction
+
+from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.runner_utils import load_config
+from zoo.unlearning.api import build_model, load_weights, run_unlearner
+from zoo.unlearning.context import build_context
+from zoo.unlearning.report import compare, evaluate, markdown_table, public
+from zoo.unlearning.requests import ForgetRequest, random_request
+
+CONFIGS = {"digits": "configs/image/smallcnn_digits.py",
+           "msr3d": "configs/skeleton/stgcn_msr3d_xsub.py"}
+
+
+def unlearner_suite(name: str) -> list[tuple[str, dict]]:
+    """(row name, unlearner config); fewer epochs on the slower skeleton model."""
+    e = 1 if name == "msr3d" else 2
+    gu = dict(num_batches=4, refresh_every=5)
+    return [
+        ("FineTune", dict(type="FineTune", epochs=e + 1)),
+        ("NegGrad+", dict(type="NegGradPlus", epochs=e)),
+        ("NegGrad+ +GU", dict(type="NegGradPlus", epochs=e, projection=gu)),
+        ("RandomLabel", dict(type="RandomLabel", epochs=e)),
+        ("RandomLabel +GU", dict(type="RandomLabel", epochs=e, projection=gu)),
+        ("SSD (alpha 10, lambda 1)", dict(type="SSD", alpha=10.0, lam=1.0)),
+        ("SSD (alpha 50, lambda 1)", dict(type="SSD", alpha=50.0, lam=1.0)),
+        ("SCRUB", dict(type="SCRUB", epochs=e + 1, max_steps=e)),
+        ("GS-LoRA", dict(type="GSLoRA", epochs=e + 1)),
+    ]
+
+
+def set_test_clips(pipeline, clips: int) -> None:
+    for step in pipeline:
+        if step.get("type") in ("UniformSampleFrames", "zoo.UniformSampleFrames"):
+            step["num_clips"] = clips
+
+
+def run_scenario(model, ctx, requests, suite, retrain_epochs, only=None) -> dict:
+    ctx.reset()
+    for r in requests:
+        ctx.apply_request(r)
+    original = evaluate(model, ctx)
+    print(f"== {requests[0].describe()}: original {public(original)}", flush=True)
+    ref, _ = run_unlearner(model, ctx, dict(type="Retrain", max_epochs=retrain_epochs), requests)
+    rows = [dict(unlearner="Original (no unlearning)", **public(original),
+                 **public(compare(original, ref))),
+            dict(unlearner="Retrain (reference)", **public(ref))]
+    print(rows[-1], flush=True)
+    for row_name, cfg in suite:
+        if only and row_name not in only:
+            continue
+        metrics, _ = run_unlearner(model, ctx, cfg, requests, ref)
+        row = dict(unlearner=row_name, **public(metrics), config=metrics["_config"])
+        row["time_vs_retrain"] = round(metrics["seconds"] / ref["seconds"], 4)
+        rows.append(row)
+        print({k: v for k, v in row.items() if k != "config"}, flush=True)
+    return dict(request=requests[0].describe(), forget_samples=int(len(ctx.all_forget_idx)),
+                retain_samples=int(len(ctx.retain_idx)), rows=rows)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("name", choices=sorted(CONFIGS))
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--forget-class", type=int, default=3)
+    parser.add_argument("--random", type=float, default=0.0,
+                        help="also forget this random fraction of samples (0: skip)")
+    parser.add_argument("--retrain-epochs", type=int, default=None)
+    parser.add_argument("--eval-clips", type=int, default=None,
+                        help="test clips per skeleton sample in the evaluation")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction)
+    parser.add_argument("--only", nargs="+", help="run only these rows (besides Retrain)")
+    parser.add_argument("--out-dir", default="benchmarks/results")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cfg = load_config(CONFIGS[args.name], args.cfg_options,
+                      work_dir=f"work_dirs/unlearning_bench_{args.name}")
+    if args.eval_clips:
+        set_test_clips(cfg.test_dataloader.dataset.pipeline, args.eval_clips)
+    model = build_model(cfg)
+    load_weights(model, args.checkpoint)
+    ctx = build_context(cfg, model)
+    suite = unlearner_suite(args.name)
+    meta = dict(config=CONFIGS[args.name], checkpoint=args.checkpoint,
+                cfg_options=args.cfg_options, retrain_epochs=args.retrain_epochs,
+                eval_clips=args.eval_clips, torch=torch.__version__,
+                machine=f"{platform.machine()}, torch threads 1, shared CPU",
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    requests = [[ForgetRequest(classes=[args.forget_class])]]
+    if args.random:
+        requests.append([random_request(ctx.index, args.random)])
+    scenarios = []
+    for reqs in requests:  # the files are rewritten after every finished scenario
+        scenarios.append(run_scenario(model, ctx, reqs, suite, args.retrain_epochs, args.only))
+        write_results(Path(args.out_dir), args.name, meta, scenarios)
+
+
+def write_results(out: Path, name: str, meta: dict, scenarios: list[dict]) -> None:
+    atomic_write_bytes(out / f"unlearning_{name}.json",
+                       (json.dumps(dict(meta=meta, scenarios=scenarios), indent=2, default=str)
+                        + "\n").encode())
+    lines = [f"# Unlearning on {name} ({CONFIGS[name]})", "",
+             f"Checkpoint `{meta['checkpoint']}`; generated by `benchmarks/unlearning_tables.py "
+             f"{name}` on {meta['date']} ({meta['machine']}; wall times are from a "
+             "shared, loaded machine).", "",
+             "Accuracies and MIA in %, time in seconds; gaps are |value - Retrain value|; JS is "
+             "the mean Jensen-Shannon divergence (nats) to Retrain's outputs.", ""]
+    for sc in scenarios:
+        lines += [f"## Forget {sc['request']} ({sc['forget_samples']} training samples; "
+                  f"{sc['retain_samples']} retained)", "", markdown_table(sc["rows"]), ""]
+    atomic_write_bytes(out / f"unlearning_{name}.md", "\n".join(lines).encode())
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Load a trained model, apply a sequence of forget requests with an unlearner, save it."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from mmengine.logging import MMLogger
+
+from zoo.checkpoint import safe_torch_load
+from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.unlearning.report import evaluate, public
+from zoo.unlearning.requests import ForgetRequest
+
+
+def build_model(cfg):
+    """The config's model, in the zoo scope, in eval mode."""
+    from mmengine.registry import init_default_scope
+
+    from zoo.registry import MODELS
+
+    init_default_scope("zoo")
+    return MODELS.build(copy.deepcopy(cfg.model)).eval()
+
+
+def load_weights(model, checkpoint: str | os.PathLike) -> dict:
+    """Load a (mmengine or plain) state dict into ``model``; returns the checkpoint dict."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    ckpt = safe_torch_load(path)
+    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: no state_dict in the checkpoint")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise KeyError(f"{path}: checkpoint does not fit the config's model (missing "
+                       f"{list(missing)[:5]}, unexpected {list(unexpected)[:5]})")
+    return ckpt
+
+
+def build_unlearner(cfg: dict):
+    import zoo.unlearning  # noqa: F401  (registers the unlearners)
+    from zoo.registry import UNLEARNERS
+
+    cfg = dict(cfg)
+    if "type" not in cfg:
+        raise KeyError("unlearner config needs a 'type'")
+    name = cfg["type"]
+    if UNLEARNERS.get(name) is None:
+        raise KeyError(f"unknown unlearner {name!r}; registered: "
+                       f"{sorted(UNLEARNERS.module_dict)}")
+    return UNLEARNERS.build(cfg)
+
+
+def apply_requests(model, ctx, unlearner, requests: Sequence[ForgetRequest]) -> dict:
+    """Apply ``requests`` one after another; returns per-request timing and the total."""
+    logger = MMLogger.get_current_instance()
+    steps, total = [], 0.0
+    for k, request in enumerate(requests):
+        idx = ctx.apply_request(request)
+        logger.info(f"request {k + 1}/{len(requests)}: {request.describe()} "
+                    f"({len(idx)} samples, retain {len(ctx.retain_idx)})")
+        start = time.perf_counter()
+        unlearner.unlearn(model, ctx)
+        seconds = time.perf_counter() - start
+        total += seconds
+        steps.append(dict(request=request.to_dict() if len(request.ids) <= 50 else dict(
+            classes=list(request.classes), num_ids=len(request.ids), name=request.describe()),
+            forget_samples=int(len(idx)), seconds=round(seconds, 3)))
+    return dict(requests=steps, seconds=total)
+
+
+def save_checkpoint(model, path: str | os.PathLike, meta: dict) -> None:
+    """Write ``{'state_dict', 'meta'}`` atomically (temp file + rename)."""
+    buffer = io.BytesIO()
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(dict(state_dict=state, meta=json.loads(json.dumps(meta, default=str))), buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
+
+
+def run_unlearner(model, ctx, unlearner_cfg: dict, requests: Sequence[ForgetRequest],
+                  reference: dict | None = None) -> tuple[dict, object]:
+    """A copy of ``model`` unlearned (``ctx`` is reset first); returns (metrics, the copy)."""
+    from zoo.unlearning.report import compare
+
+    edited = copy.deepcopy(model)
+    ctx.reset()
+    unlearner = build_unlearner(unlearner_cfg)
+    timing = apply_requests(edited, ctx, unlearner, requests)
+    metrics = evaluate(edited, ctx)
+    metrics["seconds"] = timing["seconds"]
+    if reference is not None:
+        metrics.update(compare(metrics, reference))
+    metrics["_timing"] = timing
+    metrics["_config"] = unlearner.config()
+    return metrics, edited
+
+
+__all__ = ["build_model", "load_weights", "build_unlearner", "apply_requests",
+           "save_checkpoint", "write_json", "run_unlearner", "public"]
