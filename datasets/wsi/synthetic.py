@@ -1,0 +1,186 @@
+"""Synthetic whole-slide images with a known "tumour" region, for tests and demos.
+
+The tissue texture is scikit-image's real immunohistochemistry image (a 512 x 512 crop of a
+human colon section, DAB/haematoxylin stain), mirrored and tiled to fill a blob-shaped tissue
+area on a white glass background. A positive slide additionally holds an elliptical
+"tumour" region whose tiles are recoloured (denser, darker-brown staining with a dotted
+nuclear pattern), so slide labels and tile labels are both known.
+
+The slide is written as a tiled, pyramidal, JPEG-free TIFF with :mod:`tifffile` (successive
+pages: level 0, then downsamples 4 and 16 by default) with the resolution tags in
+pixels per centimetre, which OpenSlide's generic-TIFF driver reports as ``openslide.mpp-x``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class SyntheticSlide:
+    """What :func:`make_synthetic_slide` wrote: the slide path and its ground truth.
+
+    ``tissue`` and ``tumour`` are boolean masks at ``mask_downsample`` (level-0 pixels per
+    mask pixel); ``label`` is 1 when the slide contains tumour.
+    """
+
+    path: Path
+    label: int
+    tissue: np.ndarray
+    tumour: np.ndarray
+    mask_downsample: int
+    mpp: float
+
+
+def _texture(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    from skimage import data
+
+    ihc = data.immunohistochemistry()
+    tile = np.concatenate([ihc, ihc[:, ::-1]], axis=1)
+    tile = np.concatenate([tile, tile[::-1]], axis=0)  # seamless 1024 x 1024 mirror tile
+    dy, dx = rng.integers(0, tile.shape[0], 2)
+    tile = np.roll(tile, (int(dy), int(dx)), axis=(0, 1))
+    reps = (height // tile.shape[0] + 1, width // tile.shape[1] + 1, 1)
+    return np.tile(tile, reps)[:height, :width]
+
+
+def _blob(height: int, width: int, cy: float, cx: float, ry: float, rx: float,
+          rng: np.random.Generator, wobble: float = 0.15) -> np.ndarray:
+    """An ellipse with a smoothly wobbling radius (boolean mask)."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = np.arctan2((yy - cy) / ry, (xx - cx) / rx)
+    radius = np.hypot((yy - cy) / ry, (xx - cx) / rx)
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    edge = 1 + wobble * sum(np.sin(k * angle + p) / k for k, p in zip((2, 3, 5), phases))
+    return radius <= edge
+
+
+def _tumour_stain(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
+    """Recolour ``rgb`` inside ``mask`` in place: darker brown stain plus dotted nuclei."""
+    region = rgb[mask].astype(np.float32)
+    region = region * np.array([0.55, 0.38, 0.30], np.float32) + np.array([40, 18, 8], np.float32)
+    rgb[mask] = np.clip(region, 0, 255).astype(np.uint8)
+    h, w = mask.shape
+    n = int(mask.sum() / 90)
+    ys, xs = np.nonzero(mask)
+    pick = rng.integers(0, len(ys), max(n, 1))
+    for y, x in zip(ys[pick], xs[pick]):
+        rgb[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = (60, 30, 90)  # haematoxylin-dark dot
+
+
+def render_slide(height: int, width: int, tumour: bool, seed: int,
+                 tissue_fraction: float = 0.7, tumour_size: float = 0.3,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Level-0 RGB image plus the tissue and tumour masks (same size)."""
+    rng = np.random.default_rng(seed)
+    tissue = _blob(height, width, height / 2, width / 2, tissue_fraction * height / 2,
+                   tissue_fraction * width / 2, rng)
+    rgb = np.full((height, width, 3), 242, np.uint8)
+    rgb += rng.integers(0, 6, (height, width, 1), dtype=np.uint8)  # glass noise
+    rgb[tissue] = _texture(height, width, rng)[tissue]
+    tumour_mask = np.zeros_like(tissue)
+    if tumour:
+        ry, rx = tumour_size * height / 2, tumour_size * width / 2
+        cy = rng.uniform(0.5 - tissue_fraction / 2 + tumour_size / 2,
+                         0.5 + tissue_fraction / 2 - tumour_size / 2) * height
+        cx = rng.uniform(0.5 - tissue_fraction / 2 + tumour_size / 2,
+                         0.5 + tissue_fraction / 2 - tumour_size / 2) * width
+        tumour_mask = _blob(height, width, cy, cx, ry, rx, rng) & tissue
+        _tumour_stain(rgb, tumour_mask, rng)
+    return rgb, tissue, tumour_mask
+
+
+def write_pyramid_tiff(path: str | os.PathLike, rgb: np.ndarray, mpp: float,
+                       downsamples: tuple[int, ...] = (1, 4, 16), tile: int = 128) -> None:
+    """Write ``rgb`` as a tiled pyramidal TIFF readable by OpenSlide (atomically).
+
+    Each level is a full page (OpenSlide's generic-TIFF layout) with resolution tags
+    ``10_000 / (mpp * downsample)`` pixels per centimetre.
+    """
+    import tifffile
+    from skimage.transform import downscale_local_mean
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with tifffile.TiffWriter(tmp, bigtiff=False) as writer:
+            for ds in downsamples:
+                h, w = rgb.shape[0] // ds, rgb.shape[1] // ds
+                level = rgb[:h * ds, :w * ds]
+                if ds > 1:
+                    level = downscale_local_mean(level, (ds, ds, 1)).round().astype(np.uint8)
+                px_per_cm = 10_000.0 / (mpp * ds)
+                # subfiletype=1 marks a reduced-resolution page: OpenSlide's generic-TIFF
+                # driver ignores later pages without it (measured: 1 level instead of 3).
+                writer.write(level, tile=(tile, tile), photometric="rgb",
+                             compression="zlib", resolution=(px_per_cm, px_per_cm),
+                             resolutionunit="CENTIMETER", metadata=None,
+                             subfiletype=1 if ds > 1 else 0)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make_synthetic_slide(path: str | os.PathLike, tumour: bool, seed: int = 0,
+                         size: tuple[int, int] = (1536, 2048), mpp: float = 0.5,
+                         downsamples: tuple[int, ...] = (1, 4, 16),
+                         mask_downsample: int = 16, tumour_size: float = 0.3,
+                         ) -> SyntheticSlide:
+    """Render and write one synthetic slide; return its path and ground-truth masks."""
+    height, width = size
+    rgb, tissue, tumour_mask = render_slide(height, width, tumour, seed, tumour_size=tumour_size)
+    write_pyramid_tiff(path, rgb, mpp, downsamples)
+    d = mask_downsample
+    return SyntheticSlide(Path(path), int(tumour_mask.any()), tissue[::d, ::d].copy(),
+                          tumour_mask[::d, ::d].copy(), d, mpp)
+
+
+def make_synthetic_cohort(folder: str | os.PathLike, num_slides: int, seed: int = 0,
+                          size: tuple[int, int] = (1536, 2048), mpp: float = 0.5,
+                          test_fraction: float = 1 / 3) -> list[SyntheticSlide]:
+    """Write ``num_slides`` slides (alternating negative/positive) plus ``labels.csv``.
+
+    ``labels.csv`` has columns ``slide_id,label,split``; the last ``test_fraction`` of the
+    slides (rounded to an even count, so both classes) are ``test``, the rest ``train``.
+
+    Also writes ``annotations/<slide_id>.npz`` (``mask``: tumour mask, ``downsample``) for
+    the tile-level labels of the bag data set (see :mod:`zoo.datasets.wsi.bags`).
+    """
+    folder = Path(folder)
+    slides = []
+    rows = ["slide_id,label,split"]
+    n_test = 2 * int(round(num_slides * test_fraction / 2))
+    for i in range(num_slides):
+        slide_id = f"slide_{i:03d}"
+        s = make_synthetic_slide(folder / f"{slide_id}.tiff", tumour=bool(i % 2),
+                                 seed=seed * 1000 + i, size=size, mpp=mpp)
+        save_annotation(folder / "annotations" / f"{slide_id}.npz", s.tumour, s.mask_downsample)
+        split = "test" if i >= num_slides - n_test else "train"
+        rows.append(f"{slide_id},{s.label},{split}")
+        slides.append(s)
+    _atomic_text(folder / "labels.csv", "\n".join(rows) + "\n")
+    return slides
+
+
+def save_annotation(path: str | os.PathLike, mask: np.ndarray, downsample: float) -> None:
+    """Write a tumour annotation mask (``.npz``: ``mask`` bool, ``downsample``) atomically."""
+    import io
+
+    from zoo.engine.atomic_io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, mask=mask.astype(bool), downsample=np.float64(downsample))
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    from zoo.engine.atomic_io import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode())
