@@ -1,0 +1,2 @@
+"""Medical imaging data (spine phantoms, NIfTI readers, HealthiVert-GAN samples)."""
+from .healthivert_dataset import HealthiVertPhantomDataset  # noqa: F401

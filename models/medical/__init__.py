@@ -1,0 +1,3 @@
+"""Medical imaging models (HealthiVert-GAN); importing registers them."""
+from .healthivert_gan import HealthiVertGAN  # noqa: F401
+from .optim import PerSubmoduleOptimWrapperConstructor  # noqa: F401

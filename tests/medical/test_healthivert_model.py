@@ -1,0 +1,140 @@
+"""HealthiVert-GAN: sample preparation, networks, GAN train_step, grading, config."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from torch.utils.data import default_collate
+from zoo.datasets.medical.healthivert_dataset import (
+    HealthiVertPhantomDataset,
+    make_inpainting_input,
+)
+from zoo.datasets.medical.spine_io import SpineDataError
+from zoo.models.medical.healthivert_gan import HealthiVertGAN, composite
+from zoo.models.medical.healthivert_nets import ContextualAttention, HealthiVertGenerator
+
+from zoo.medical.grading import grade_cross_validation
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def healthy_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("healthy")
+    return HealthiVertPhantomDataset(str(root), num_cases=1, fractured=False, targets="all",
+                                     crop_size=64, band=24, seed=7)
+
+
+def test_inpainting_input_hand_case():
+    img = np.arange(16, dtype=np.float32)[:, None].repeat(4, 1)  # row value = row index
+    lab = np.zeros((16, 4), np.int32)
+    lab[2:5] = 1
+    lab[6:10] = 2  # target, rows 6..9
+    lab[11:14] = 3
+    s = make_inpainting_input(img, lab, target=2, healthy_labels=[1, 3], band=6)
+    assert (s["x1"], s["x2"], s["height"]) == (6, 9, 4)
+    masked, band = s["masked"][0], s["mask"][0]
+    rows = np.flatnonzero(band[:, 0])
+    assert rows.tolist() == [5, 6, 7, 8, 9, 10]  # 6-row band centred on rows 6..9
+    assert (masked[rows] == -1).all()
+    assert masked[4, 0] == 5 and masked[0, 0] == 1  # rows just above x1, shifted up by one
+    assert masked[11, 0] == 10 and masked[15, 0] == 14  # rows just below x2
+    neighbours = s["neighbours"][0][:, 0]
+    assert neighbours[rows].sum() == 0 and neighbours[1:4].all() and neighbours[12:15].all()
+    np.testing.assert_array_equal(s["real"][0], img)
+    with pytest.raises(SpineDataError, match="vertebra 7 is absent"):
+        make_inpainting_input(img, lab, 7, [1], 6)
+    with pytest.raises(SpineDataError, match="more than the 3-px band"):
+        make_inpainting_input(img, lab, 2, [1], 3)
+
+
+def test_composite_places_generated_rows():
+    real = torch.arange(16.0).view(1, 1, 16, 1).expand(1, 1, 16, 2).clone()
+    gen = torch.full_like(real, 100.0)
+    out, spans = composite(gen, real, torch.tensor([6]), torch.tensor([9]), [6])
+    col = out[0, 0, :, 0]
+    assert spans == [(5, 11)]  # 2 rows taller than the visible 4: one more on each side
+    assert (col[5:11] == 100).all()
+    assert col[:5].tolist() == [1, 2, 3, 4, 5]  # real rows above x1 shifted up by one
+    assert col[11:].tolist() == [10, 11, 12, 13, 14]
+
+
+def test_contextual_attention_copies_matching_background():
+    torch.manual_seed(0)
+    ca = ContextualAttention(ksize=3, rate=2, softmax_scale=1000.0, fuse=False)
+    f = torch.randn(2, 8, 16, 16)
+    hole = torch.zeros(2, 1, 64, 64)
+    hole[..., 28:36, :] = 1  # rows 7..8 of the 16x16 feature map
+    out = ca(f, f, hole)
+    assert out.shape == f.shape
+    # feature rows 3..5 of the 8x8 matching grid touch the hole (grid row 4 = image row 32),
+    # so they attend elsewhere; their pasted 4x4 patches cover feature rows 5..12. Everywhere
+    # else each position attends to its own patch, so the output is the input.
+    keep = [r for r in range(2, 14) if r < 5 or r > 12]
+    torch.testing.assert_close(out[..., keep, 2:14], f[..., keep, 2:14], atol=1e-3, rtol=1e-3)
+
+
+def test_generator_shapes_and_ranges():
+    gen = HealthiVertGenerator(ngf=4, dilations=(2, 4))
+    x = torch.rand(2, 1, 64, 64) * 2 - 1
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[..., 20:44, :] = 1
+    out = gen(x, mask, torch.ones_like(x), torch.tensor([0.0, 0.5]))
+    for k in ("coarse", "fine"):
+        assert out[f"{k}_image"].shape == out[f"{k}_seg"].shape == (2, 1, 64, 64)
+        assert out[f"{k}_image"].abs().max() <= 1 and 0 <= out[f"{k}_seg"].min()
+        assert out[f"{k}_height"].shape == (2,) and ((out[f"{k}_height"] > 0) &
+                                                     (out[f"{k}_height"] < 1)).all()
+    with pytest.raises(ValueError, match="divisible by 8"):
+        gen(x[..., :60, :60], mask[..., :60, :60], x[..., :60, :60], torch.zeros(2))
+
+
+def test_train_step_updates_both_players_and_learns(healthy_dataset):
+    torch.manual_seed(0)
+    batch = default_collate([healthy_dataset[i] for i in range(0, len(healthy_dataset), 5)][:8])
+    model = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)),
+                           discriminator=dict(ndf=8, n_layers=3), max_height=24)
+    wrappers = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), 1e-3,
+                                                betas=(0.5, 0.999))),
+        discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), 1e-3,
+                                                    betas=(0.5, 0.999))))
+    g0 = [p.detach().clone() for p in model.generator.parameters()]
+    d0 = [p.detach().clone() for p in model.discriminator.parameters()]
+    with torch.no_grad():
+        first = model(batch["inputs"], mode="loss")
+    logs = [model.train_step(batch, wrappers) for _ in range(20)]
+    assert all(np.isfinite(float(v)) for log in logs for v in log.values())
+    assert any(not torch.equal(a, b) for a, b in zip(g0, model.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, model.discriminator.parameters()))
+    assert all(p.requires_grad for p in model.discriminator.parameters())
+    with torch.no_grad():
+        last = model(batch["inputs"], mode="loss")
+    fit = ("loss_l1", "loss_height", "loss_dice_fine")
+    assert sum(float(last[k]) for k in fit) < 0.7 * sum(float(first[k]) for k in fit)
+    preds = model.predict(batch["inputs"], batch["data_samples"])
+    assert len(preds) == 8 and preds[0]["syn_mask"].shape == (64, 64)
+
+
+def test_grading_cross_validation_separates_grades():
+    rng = np.random.default_rng(0)
+    centres = {0: 0.05, 1: 0.22, 2: 0.32, 3: 0.47}
+    grades = np.repeat(np.arange(4), 12)
+    feats = np.stack([np.array([centres[g]] * 3) + rng.normal(0, 0.01, 3) for g in grades])
+    res = grade_cross_validation(feats, grades)
+    assert res["accuracy"] > 0.9 and res["folds"] == 5
+    noise = rng.normal(0, 1, feats.shape)
+    assert grade_cross_validation(noise, grades)["accuracy"] < 0.6
+    with pytest.raises(ValueError, match="need >= 2 vertebrae per grade"):
+        grade_cross_validation(feats[:5], np.array([0, 0, 0, 0, 1]))
+
+
+def test_config_is_valid():
+    from mmengine.config import Config
+
+    from zoo.config_check import check_config
+
+    cfg = Config.fromfile("configs/medical/healthivert_phantom.py")
+    check_config(cfg)
+    assert set(cfg.optim_wrapper) >= {"generator", "discriminator", "constructor"}

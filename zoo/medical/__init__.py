@@ -1,0 +1,2 @@
+"""Medical measurements (RHLV) and metrics; importing registers the metrics."""
+from .metrics import HealthiVertMetric  # noqa: F401
