@@ -1,2 +1,9 @@
 """Datasets and pipelines (installed as ``zoo.datasets``); importing registers them."""
-from . import image, skeleton, transforms  # noqa: F401
+from . import (  # noqa: F401
+    image,
+    medical,
+    segmentation,
+    skeleton,
+    transforms,
+    wsi,
+)

@@ -1,2 +1,10 @@
 """Architectures (installed as ``zoo.models``); importing registers them."""
-from . import classifiers, heads, image, skeleton  # noqa: F401
+from . import (  # noqa: F401
+    classifiers,
+    heads,
+    image,
+    medical,
+    mil,
+    segmentation,
+    skeleton,
+)

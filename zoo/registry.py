@@ -16,22 +16,23 @@ MODELS = Registry(
     "model", parent=MMENGINE_MODELS, scope="zoo", locations=["zoo.models", "zoo.losses"]
 )
 DATASETS = Registry(
-    "dataset", parent=MMENGINE_DATASETS, scope="zoo", locations=["zoo.datasets"]
+    "dataset", parent=MMENGINE_DATASETS, scope="zoo", locations=["zoo.datasets", "zoo.continual"]
 )
 TRANSFORMS = Registry(
     "transform", parent=MMENGINE_TRANSFORMS, scope="zoo", locations=["zoo.datasets.transforms"]
 )
-METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="zoo", locations=["zoo.evaluation"])
+METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="zoo",
+                   locations=["zoo.evaluation", "zoo.medical", "zoo.models.mil"])
 HOOKS = Registry("hook", parent=MMENGINE_HOOKS, scope="zoo", locations=["zoo.engine"])
 MODEL_WRAPPERS = Registry("model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope="zoo",
                           locations=["zoo.engine"])
-LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo", locations=["zoo.engine"])
+LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo",
+                 locations=["zoo.engine", "zoo.continual"])
 
-# The families below add their module to ``locations`` when they land (continual loop and
-# strategies, unlearners, attacks); mmengine fails on a location that does not import.
-STRATEGIES = Registry("continual strategy", scope="zoo", locations=[])
-UNLEARNERS = Registry("unlearner", scope="zoo", locations=[])
-ATTACKS = Registry("attack", scope="zoo", locations=[])
+# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks.
+STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
+UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
+ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
