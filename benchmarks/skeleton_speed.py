@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 from mmengine.registry import init_default_scope
+from torch.utils.flop_counter import FlopCounterMode
 
 from zoo.engine.atomic_io import atomic_write_bytes
 from zoo.registry import MODELS
@@ -121,8 +122,8 @@ def measure(model: torch.nn.Module, inputs: tuple, batch: int, warmup: int,
 
     model.eval()
     infer_s = _time(infer, warmup, repeats)
-    flops = torch.utils.flop_counter.FlopCounterMode(display=False)
-    with flops, torch.no_grad():
+    flops = FlopCounterMode(display=False)
+    with flops:  # FlopCounterMode's module tracker needs autograd on (CTR-GCN passes params)
         model(*inputs)
     model.train()
     train_s = _time(train_step, warmup, repeats)
