@@ -71,7 +71,7 @@ class HealthiVertPhantomDataset(BaseDataset):
     """Sagittal HealthiVert-GAN samples cut from spine phantoms (or any folder of cases).
 
     Args:
-        data_root: folder of ``case_XXXX`` folders (``ct.nii.gz``, ``label.nii.gz``,
+        data_root: folder of ``case_0000``-style folders (``ct.nii.gz``, ``label.nii.gz``,
             optional ``healthy_label.nii.gz`` / ``heatmap.nii.gz``, ``meta.json``).
         num_cases: phantoms to generate there if missing (0: use what exists).
         fractured: generate fractured phantoms (grades cycling 0..3) or healthy spines.

@@ -13,8 +13,9 @@ middle / anterior losses placed at the centres of the three AP thirds (``u`` = 1
 and is constant beyond them. Healthy heights grow caudally with a small random jitter, so the
 neighbours of a vertebra predict its healthy height (the prior HealthiVert-GAN relies on).
 
-Each case is a folder ``case_XXXX`` with ``ct.nii.gz``, ``label.nii.gz`` (after fracture),
-``healthy_label.nii.gz`` (pre-fracture ground truth) and ``meta.json``.
+Each case is a folder (``case_0000``, ``case_0001``, ...) with ``ct.nii.gz``,
+``label.nii.gz`` (after fracture), ``healthy_label.nii.gz`` (pre-fracture ground truth)
+and ``meta.json``.
 """
 from __future__ import annotations
 

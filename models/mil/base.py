@@ -43,7 +43,7 @@ class BaseMIL(BaseModel):
                          init_cfg=init_cfg)
 
     def forward_bag(self, x: torch.Tensor) -> dict:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement forward_bag(x)")
 
     def extra_losses(self, out: dict, label: torch.Tensor, sample) -> dict:
         """Per-bag auxiliary losses (summed over bags, averaged by the caller)."""

@@ -5,7 +5,7 @@ Example::
     uv run tools/medical/healthivert_demo.py configs/medical/healthivert_phantom.py \
         work_dirs/healthivert_phantom/iter_300.pth --case 3 --out healthivert_demo.png
 
-``--data-root`` is a folder of ``case_XXXX`` folders (``ct.nii.gz``, ``label.nii.gz``,
+``--data-root`` is a folder of ``case_0000``-style folders (``ct.nii.gz``, ``label.nii.gz``,
 ``meta.json`` naming ``target_label``; ``healthy_label.nii.gz`` optional); by default the
 config's test phantoms. The centre sagittal slice of the case's target vertebra is drawn and
 its RHLV (over all central slices) is printed.
@@ -27,7 +27,8 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description="HealthiVert-GAN demo PNG")
     p.add_argument("config")
     p.add_argument("checkpoint")
-    p.add_argument("--data-root", help="folder of case_XXXX folders (default: test set)")
+    p.add_argument("--data-root",
+                   help="folder of case_0000, case_0001, ... folders (default: test set)")
     p.add_argument("--case", type=int, default=0, help="index of the case in the folder")
     p.add_argument("--out", default="healthivert_demo.png")
     args = p.parse_args(argv)

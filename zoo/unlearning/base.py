@@ -26,7 +26,7 @@ class BaseUnlearner:
     uses_retain_data = True
 
     def unlearn(self, model: nn.Module, ctx) -> nn.Module:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement unlearn(model, ctx)")
 
     def config(self) -> dict:
         """Hyper-parameters (for the report)."""
