@@ -32,6 +32,7 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ATTACK_NAMES = ["FGSM", "IFGSM", "PGD", "MIFGSM", "SMIFGSM"]
+CONTROL, CONTROL_SOURCE = "RandomSign", "random"  # equal-budget random noise, no model
 VARIANTS = {
     "none": dict(keep_bones=False, max_accel=None),
     "bones": dict(keep_bones=True, max_accel=None),
@@ -112,6 +113,16 @@ def run_cells(args) -> None:
                       f"{cell['on_A']['success_rate']:5.1f}%  on B "
                       f"{cell['on_B']['success_rate']:5.1f}%  ({cell['seconds']:.0f} s)",
                       flush=True)
+        # control: random signs of the same budget and constraints (no model, no manifold)
+        path = cell_path(args, variant, CONTROL_SOURCE, CONTROL)
+        if not osp.isfile(path):
+            x_rand = craft(build_attack(CONTROL, args.eps, 1, layout, **VARIANTS[variant]),
+                           None, x, y, progress=False)
+            cell = dict(variant=variant, source=CONTROL_SOURCE, attack=CONTROL, eps=args.eps,
+                        steps=1, seconds=0.0,
+                        on_A=report(model_a, x, x_rand, y, layout, clean["A"]),
+                        on_B=report(model_b, x, x_rand, y, layout, clean["B"]))
+            atomic_write(path, json.dumps(cell, indent=1))
 
 
 def fmt(v) -> str:
@@ -121,12 +132,12 @@ def fmt(v) -> str:
 def write_tables(args) -> None:
     cells = {}
     for variant in VARIANTS:
-        for source in ("A", "B", "manifold"):
-            for name in ATTACK_NAMES:
-                path = cell_path(args, variant, source, name)
-                if osp.isfile(path):
-                    with open(path) as f:
-                        cells[(variant, source, name)] = json.load(f)
+        pairs = [(source, name) for source in ("A", "B", "manifold") for name in ATTACK_NAMES]
+        for source, name in pairs + [(CONTROL_SOURCE, CONTROL)]:
+            path = cell_path(args, variant, source, name)
+            if osp.isfile(path):
+                with open(path) as f:
+                    cells[(variant, source, name)] = json.load(f)
     if not cells:
         raise FileNotFoundError(f"no cached cells in {args.cache_dir}; run without --tables-only")
 
@@ -146,7 +157,8 @@ def write_tables(args) -> None:
         f"(clean accuracy {any_cell['on_A']['clean_acc']:.1f}% on these samples), model B = {b} "
         f"({any_cell['on_B']['clean_acc']:.1f}%). Transfer: crafted on the other model; "
         "no-box: crafted on the attacker's sequence-autoencoder manifold (SMI paper's loss), "
-        "no model access.",
+        "no model access. The control row is random ±eps signs under the same constraints "
+        "(no model, no manifold): an attack only shows an effect where it beats that row.",
         "",
     ]
     for variant in VARIANTS:
@@ -163,6 +175,10 @@ def write_tables(args) -> None:
             if all(v is None for v in row):
                 continue
             lines.append(f"| {name} | " + " | ".join(fmt(v) for v in row) + " |")
+        if (variant, CONTROL_SOURCE, CONTROL) in cells:
+            ra, rb = (sr(variant, CONTROL_SOURCE, CONTROL, m) for m in "AB")
+            lines.append(f"| control: random ±eps signs | {fmt(ra)} | {fmt(rb)} | {fmt(ra)} | "
+                         f"{fmt(rb)} | {fmt(ra)} | {fmt(rb)} |")
         lines.append("")
     lines += ["## Perturbations (crafted sets, measured on the clean/adversarial pairs)", "",
               "| constraint | crafted on | attack | l-inf | mean l2 / sample | mean joint "

@@ -126,7 +126,7 @@ def main(argv=None) -> dict:
              and int(p["label"]) == worst["label"]]
     centre = min(cands, key=lambda p: abs(p["slice_index"] - np.mean(
         [c["slice_index"] for c in cands])))
-    idx = preds.index(centre)
+    idx = next(i for i, p in enumerate(preds) if p is centre)
     real = dataset.get_data_info(idx)["real"][0]
     loss = ", ".join(f"{s[0].upper()} {v:.0%}" for s, v in zip(SECTIONS, worst["true_loss"]))
     plot_healthivert_demo(centre, real, args.png,

@@ -11,6 +11,7 @@ from zoo.attacks import (
     MIFGSM,
     PGD,
     SMIFGSM,
+    RandomSign,
     acceleration_deviation,
     bone_lengths,
     project_bones,
@@ -105,3 +106,15 @@ def test_pgd_reduces_accuracy(small_model, synthetic_data):
     assert clean >= 0.75, f"the small model did not learn the synthetic actions ({clean:.2f})"
     adv = accuracy(small_model, PGD(eps=EPS, steps=5)(small_model, x, y), y)
     assert adv <= clean - 0.3, (clean, adv)
+
+
+def test_random_sign_control_uses_the_budget_and_is_weaker_than_pgd(small_model, synthetic_data):
+    _, (x, y) = synthetic_data
+    x_rand = RandomSign(eps=EPS, layout=LAYOUT)(None, x)  # no model needed
+    delta = (x_rand - x).abs()
+    assert torch.allclose(delta[x.abs().flatten(3).sum(-1) > 0].max(), torch.tensor(EPS))
+    assert torch.equal(RandomSign(eps=EPS)(None, x), x_rand)  # seeded
+    kept = RandomSign(eps=EPS, layout=LAYOUT, keep_bones=True)(None, x)
+    assert float((bone_lengths(kept, LAYOUT) - bone_lengths(x, LAYOUT)).abs().max()) < 1e-5
+    pgd = accuracy(small_model, PGD(eps=EPS, steps=5)(small_model, x, y), y)
+    assert accuracy(small_model, x_rand, y) > pgd + 0.2

@@ -49,3 +49,33 @@ def test_sequence_of_requests_with_gs_lora(trained):
     metrics, _ = run_unlearner(model, ctx, dict(type="GSLoRA", epochs=2), seq)
     assert len(metrics["_timing"]["requests"]) == 2
     assert metrics["forget_acc"] < 20 and metrics["test_retain_acc"] > 80
+
+
+
+def test_rows_do_not_depend_on_what_ran_before(trained):
+    """run_unlearner seeds the global RNGs (used by data augmentation and by unlearners): the
+    same unlearner gives the same weights whatever random numbers were drawn before it."""
+    import torch
+
+    from zoo.registry import UNLEARNERS
+
+    @UNLEARNERS.register_module(name="TestGlobalNoiseUnlearner", force=True)
+    class GlobalNoise:  # draws from the global torch RNG, as augmentation does
+        def unlearn(self, model, ctx):
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.add_(torch.randn_like(p))
+            return model
+
+        def config(self):
+            return {}
+
+    model, ctx, _ = trained
+    cfg, request = dict(type="TestGlobalNoiseUnlearner"), [ForgetRequest(classes=[3])]
+    _, first = run_unlearner(model, ctx, cfg, request)
+    torch.rand(1000)  # consume random numbers, as an earlier row of a table would
+    _, second = run_unlearner(model, ctx, cfg, request)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
+    _, unseeded = run_unlearner(model, ctx, cfg, request, seed=None)
+    assert not torch.equal(next(first.parameters()), next(unseeded.parameters()))

@@ -14,7 +14,7 @@ from zoo.attacks.constraints import (
                                      project_bones,
                                      project_linf,
 )
-from zoo.attacks.gradient import FGSM, IFGSM, MIFGSM, PGD, SMIFGSM, GradientAttack
+from zoo.attacks.gradient import FGSM, IFGSM, MIFGSM, PGD, SMIFGSM, GradientAttack, RandomSign
 from zoo.attacks.manifold import (
                                      ManifoldLoss,
                                      SequenceAutoencoder,
@@ -28,7 +28,8 @@ from zoo.attacks.smi import fit_tvar, motion_coefficients, smi_gradient
 __all__ = [
     "SkeletonConstraints", "acceleration", "acceleration_deviation", "bone_lengths",
     "bone_order", "project_acceleration", "project_bones", "project_linf", "GradientAttack",
-    "FGSM", "IFGSM", "PGD", "MIFGSM", "SMIFGSM", "ManifoldLoss", "SequenceAutoencoder",
+    "FGSM", "IFGSM", "PGD", "MIFGSM", "SMIFGSM", "RandomSign", "ManifoldLoss",
+    "SequenceAutoencoder",
     "load_manifold", "save_manifold", "train_autoencoder", "perturbation_stats",
     "success_rate", "fit_tvar", "motion_coefficients", "smi_gradient",
 ]

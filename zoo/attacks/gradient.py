@@ -163,3 +163,25 @@ class SMIFGSM(GradientAttack):
         kwargs.setdefault("momentum", 1.0)
         kwargs.setdefault("gradient", "smi")
         super().__init__(eps=eps, **kwargs)
+
+
+@ATTACKS.register_module()
+class RandomSign(GradientAttack):
+    """Control, not an attack: ``eps`` times a random sign per coordinate, then the same
+    skeleton constraints. An attack is only meaningful where it beats this noise of equal
+    budget; it needs neither a model nor labels."""
+
+    def __init__(self, eps: float = 0.02, **kwargs):
+        kwargs.setdefault("steps", 1)
+        super().__init__(eps=eps, **kwargs)
+
+    def __call__(self, model: nn.Module | None, inputs: torch.Tensor,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        if not torch.is_tensor(inputs) or inputs.dim() < 4:
+            raise ValueError(f"{self.name}: inputs must be a [N, ..., T, V, C] tensor")
+        x_clean = inputs.detach().float()
+        gen = torch.Generator(device=x_clean.device).manual_seed(self.seed)
+        signs = torch.randint(0, 2, x_clean.shape, generator=gen, device=x_clean.device) * 2 - 1
+        return self.constraints(x_clean + self.eps * signs, x_clean).detach()
+
+    attack = __call__

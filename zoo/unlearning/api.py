@@ -89,10 +89,18 @@ def write_json(path: str | os.PathLike, data: dict) -> None:
 
 
 def run_unlearner(model, ctx, unlearner_cfg: dict, requests: Sequence[ForgetRequest],
-                  reference: dict | None = None) -> tuple[dict, object]:
-    """A copy of ``model`` unlearned (``ctx`` is reset first); returns (metrics, the copy)."""
+                  reference: dict | None = None, seed: int | None = 0) -> tuple[dict, object]:
+    """A copy of ``model`` unlearned (``ctx`` is reset first); returns (metrics, the copy).
+
+    The global RNGs (augmentation, shuffling) are seeded with ``seed`` first, so that a row of
+    a comparison does not depend on which unlearners ran before it (``None``: leave them).
+    """
+    from mmengine.runner import set_random_seed
+
     from zoo.unlearning.report import compare
 
+    if seed is not None:
+        set_random_seed(seed)
     edited = copy.deepcopy(model)
     ctx.reset()
     unlearner = build_unlearner(unlearner_cfg)
