@@ -96,6 +96,30 @@ def test_derpp_matches_stored_logits_only_over_their_columns(stub_loop):
     assert der.loss(model, x, y)["loss_der"].item() == pytest.approx(0.3, rel=1e-5)
 
 
+def test_derpp_full_head_matches_the_logits_of_classes_that_arrive_later(stub_loop):
+    # The paper's (and mammoth's) head spans every class from the first task, so the stored
+    # logits of a task-1 sample include the outputs of later classes and the logit match
+    # keeps those low; with a growing head that part of the constraint was lost.
+    der = attach(DERPP(buffer_size=10, alpha=1.0, beta=0.0), stub_loop)
+    total = stub_loop.scenario.num_seen_classes(stub_loop.scenario.num_tasks - 1)
+    assert der.num_outputs(0) == total and der.num_outputs(3) == total
+    model = tiny_classifier(der.num_outputs(0)).eval()
+    x, y = batch(stub_loop, 0, 6)
+    der.loss(model, x, y)
+    der.after_iter(model, x, y)
+    assert der.buffer.logits.shape == (6, total)
+    assert der.predict(model, x).shape == (6, 2)  # scores of the seen classes only
+    der.task = 1
+    assert der.predict(model, x).shape == (6, 4)
+    x1, y1 = batch(stub_loop, 1, 6)
+    assert der.loss(model, x1, y1)["loss_der"].item() == pytest.approx(0.0, abs=1e-10)
+    with torch.no_grad():  # a class of task 3 starts to fire on everything
+        model.cls_head.fc.bias[5].add_(2.0)
+    assert der.loss(model, x1, y1)["loss_der"].item() == pytest.approx(4.0 / total, rel=1e-5)
+    grow = attach(DERPP(buffer_size=10, alpha=1.0, beta=0.0, full_head=False), stub_loop)
+    assert grow.num_outputs(0) == 2 and grow.num_outputs(1) == 4
+
+
 # EWC --------------------------------------------------------------------------------------
 def flat_grads(model, x, y):
     rows = []
@@ -176,6 +200,37 @@ def test_lwf_distillation_is_zero_for_an_identical_student(stub_loop):
     loss = lwf.loss(model, x, y)["loss_lwf"]
     assert loss.item() > 0
     torch.testing.assert_close(loss, hand)
+
+
+def test_lwf_warm_up_trains_only_the_new_rows_towards_the_new_task(stub_loop):
+    # Li & Hoiem's warm-up: before joint training, the new outputs are fitted with the
+    # shared layers and the old outputs frozen.
+    model = tiny_classifier(2).eval()
+    lwf = attach(LwF(warmup_steps=200, warmup_lr=0.05), stub_loop, 1)
+    lwf.after_task(model, 0)
+    set_num_classes(model, 4, torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = stub_loop.collect(stub_loop.task_dataset(1))
+    with torch.no_grad():
+        ce_before = F.cross_entropy(model.logits(x)[:, 2:], y - 2).item()
+    lwf.before_task(model, 1)
+    after = model.state_dict()
+    for key, value in before.items():
+        if key.startswith("cls_head.fc."):
+            torch.testing.assert_close(after[key][:2], value[:2])  # old rows untouched
+            assert not torch.allclose(after[key][2:], value[2:])   # new rows trained
+        else:
+            torch.testing.assert_close(after[key], value)         # shared layers frozen
+    with torch.no_grad():
+        ce_after = F.cross_entropy(model.logits(x)[:, 2:], y - 2).item()
+    assert ce_after < ce_before - 0.05  # (the tiny untrained CNN gives weak features)
+    assert lwf.warmup_loss == pytest.approx(ce_after, rel=1e-4)
+    off = attach(LwF(warmup_steps=0), stub_loop, 1)
+    off.after_task(model, 0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    off.before_task(model, 1)
+    for key, value in state.items():
+        torch.testing.assert_close(model.state_dict()[key], value)
 
 
 def test_icarl_nearest_mean_of_exemplars_on_a_hand_case():

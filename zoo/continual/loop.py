@@ -70,7 +70,7 @@ from .checkpoint import (
 )
 from .dataset import ClassIncrementalSubset
 from .evaluation import predict_scores, task_accuracies
-from .head import set_num_classes
+from .head import classifier_of, set_num_classes
 from .metrics import continual_metrics
 from .scenario import ClassIncrementalScenario, dataset_labels
 
@@ -89,12 +89,16 @@ class ContinualTrainLoop(BaseLoop):
         eval_dataloader: data for the accuracy matrix; default: ``val_dataloader``'s.
         save_checkpoints: write ``task_<k>.pth`` after each task.
         results_file: name of the JSON results in the work dir.
+        eval_metric: optional ``METRICS`` config (e.g. ``dict(type='MILMetric')``) computed on
+            every seen task after each task from the model's ``mode='predict'`` outputs; its
+            numeric results fill one matrix per key (``metric_matrices`` in the results).
     """
 
     def __init__(self, runner, dataloader, scenario: dict | None = None,
                  strategy: dict | None = None, epochs_per_task: int = 1,
                  eval_dataloader: dict | None = None, save_checkpoints: bool = True,
-                 results_file: str = "continual_results.json"):
+                 results_file: str = "continual_results.json",
+                 eval_metric: dict | None = None):
         self._runner = runner
         self.rank, self.world_size = get_rank(), get_world_size()
         if epochs_per_task < 1:
@@ -115,13 +119,22 @@ class ContinualTrainLoop(BaseLoop):
         self._eval_cfg = copy.deepcopy(eval_dataloader)
         self._eval_full = None
         self._labels: dict[int, np.ndarray] = {}
-        self.scenario = ClassIncrementalScenario(
-            classes=np.unique(self.labels_of(self.train_full)).tolist(), **(scenario or {}))
+        scenario = dict(scenario or {})
+        if scenario.pop("task_datasets", False):  # one task per data set of the sequence
+            if scenario:
+                raise ValueError(f"scenario task_datasets=True takes no other keys, got "
+                                 f"{sorted(scenario)}")
+            self.scenario = ClassIncrementalScenario.for_task_datasets(self.train_full)
+        else:
+            self.scenario = ClassIncrementalScenario(
+                classes=np.unique(self.labels_of(self.train_full)).tolist(), **scenario)
         self.strategy = STRATEGIES.build(strategy or dict(type="FineTune"))
         self.strategy.setup(self)
         self.epochs_per_task = int(epochs_per_task)
         self.save_checkpoints = save_checkpoints
         self.results_file = results_file
+        self.eval_metric_cfg = copy.deepcopy(eval_metric)
+        self.metric_matrices: dict[str, np.ndarray] = {}
         self.seed = runner.seed if runner.seed is not None else 0
         # Random numbers that must agree on all ranks (buffer updates and replay draws):
         # re-seeded from the run seed (never the rank) at every epoch and task end.
@@ -246,7 +259,8 @@ class ContinualTrainLoop(BaseLoop):
         """Run the model's data preprocessor; return inputs and incremental labels."""
         data = self.model.data_preprocessor(data_batch, training)
         inputs = data["inputs"]
-        return inputs, gather_labels(data["data_samples"], inputs.device)
+        device = inputs.device if torch.is_tensor(inputs) else inputs[0].device  # MIL: bags
+        return inputs, gather_labels(data["data_samples"], device)
 
     @torch.no_grad()
     def collect(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -363,7 +377,7 @@ class ContinualTrainLoop(BaseLoop):
         self.task = strategy.task = task
         self._seed(100_003 * (task + 1), per_rank=False)  # new modules agree on all ranks
         head_rng = torch.Generator().manual_seed(self.seed + task)
-        set_num_classes(model, self.scenario.num_seen_classes(task), head_rng)
+        set_num_classes(model, strategy.num_outputs(task), head_rng)
         strategy.prepare_model(model, task)
         self.dataloader = self.build_loader(strategy.train_dataset(task), train=True,
                                             seed=self.seed + task)
@@ -446,6 +460,17 @@ class ContinualTrainLoop(BaseLoop):
         row = " ".join(f"{a:.1f}" for a in cil)
         self.logger.info(f"Continual task {task + 1}: accuracy on tasks 1..{task + 1}: {row} "
                          f"(mean {cil.mean():.2f}; task-aware mean {til.mean():.2f})")
+        if self.eval_metric_cfg is not None:
+            from .evaluation import metric_row
+
+            row = metric_row(self, task)
+            for key, values in row.items():
+                matrix = self.metric_matrices.setdefault(
+                    key, np.full((self.scenario.num_tasks,) * 2, np.nan))
+                matrix[task, :task + 1] = values
+            self.logger.info(f"Continual task {task + 1}: " + "; ".join(
+                f"{k} on tasks 1..{task + 1}: " + " ".join(f"{v:.1f}" for v in vals)
+                for k, vals in row.items()))
 
     def metrics(self, task_aware: bool = False, upto: int | None = None) -> dict:
         matrix = self.task_aware_matrix if task_aware else self.matrix
@@ -467,6 +492,7 @@ class ContinualTrainLoop(BaseLoop):
             metrics=self.metrics(),
             task_aware_metrics=self.metrics(task_aware=True),
             task_train_seconds=[round(t, 3) for t in self.task_times],
+            metric_matrices={k: clean(m) for k, m in self.metric_matrices.items()},
             metric_definitions=(
                 "accuracy in percent; R[i][j] = accuracy on task j after training task i; "
                 "average_accuracy = mean_j R[T-1][j]; average_incremental_accuracy = mean_i "
@@ -508,7 +534,7 @@ class ContinualTrainLoop(BaseLoop):
         model = self.model
         return dict(
             meta=dict(epoch=self._epoch, iter=self._iter, seed=self.seed,
-                      num_classes=int(model.cls_head.fc.out_features),
+                      num_classes=int(classifier_of(model).out_features),
                       strategy=self.strategy.name, **self.scenario.to_dict()),
             state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
             strategy=self.strategy.state_dict(),

@@ -1,8 +1,9 @@
 """The strategy interface of :class:`~zoo.continual.loop.ContinualTrainLoop`.
 
-The loop calls, for each task ``t``: ``prepare_model`` (after the head has grown, before the
-optimizer is built), ``train_dataset``, ``before_task``; per epoch ``before_epoch``; per
-step ``loss`` and ``after_iter``; then ``after_task`` and, for evaluation, ``predict``.
+The loop calls, for each task ``t``: ``num_outputs`` (the head is resized to it),
+``prepare_model`` (after the head has grown, before the optimizer is built),
+``train_dataset``, ``before_task``; per epoch ``before_epoch``; per step ``loss`` and
+``after_iter``; then ``after_task`` and, for evaluation, ``predict``.
 ``state_dict``/``load_state_dict`` hold everything needed to continue at the next task
 (tensors and plain containers only). ``load_state_dict`` runs before the model's weights
 are loaded, so a strategy that adds modules to the model rebuilds them there.
@@ -37,6 +38,11 @@ class Strategy:
         return type(self).__name__
 
     # hooks -----------------------------------------------------------------------------
+    def num_outputs(self, task: int) -> int:
+        """Width of ``cls_head.fc`` during ``task`` (default: the classes seen so far; the
+        head grows). :meth:`predict` must still return scores of the seen classes only."""
+        return self.scenario.num_seen_classes(task)
+
     def prepare_model(self, model: nn.Module, task: int) -> None:
         """Change the model's structure for ``task`` (called before the optimizer is built)."""
 

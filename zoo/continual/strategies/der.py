@@ -23,22 +23,41 @@ def masked_logit_mse(logits: torch.Tensor, stored: torch.Tensor, width: torch.Te
 @STRATEGIES.register_module()
 class DERPP(Strategy):
     """DER++ (Buzzega, Boschini, Porrello, Abati & Calderara, "Dark Experience for General
-    Continual Learning: a Strong, Simple Baseline", NeurIPS 2020).
+    Continual Learning: a Strong, Simple Baseline", NeurIPS 2020; official code:
+    aimagelab/mammoth, ``models/derpp.py``).
 
     A reservoir buffer keeps inputs, labels and the logits the network produced for them when
     they were seen. Loss: ``CE(current) + alpha * MSE(f(x'), z') + beta * CE(f(x''), y'')``
     with two independent buffer minibatches ``(x', z')`` and ``(x'', y'')`` (``beta = 0`` is
-    DER). The paper's head spans all classes from the start; here it grows, so the logit
-    match is taken over the columns that existed when a sample was stored.
+    DER).
+
+    ``full_head=True`` (default, as the paper and mammoth): the classifier has one output per
+    class of the whole scenario from the first task, the cross-entropies run over all of
+    them and the stored logits span every class, so the logit match also holds the outputs
+    of classes that arrive later at their (low) values on old samples — in class-incremental
+    learning this keeps new classes from taking over the stored samples. Predictions use the
+    seen classes only (mammoth's ``outputs[:, :n_seen]``). ``full_head=False``: the head
+    grows with the tasks and the match covers only the columns that existed when a sample
+    was stored (that part of the old-sample constraint is lost).
     """
 
     def __init__(self, buffer_size: int = 200, alpha: float = 0.1, beta: float = 0.5,
-                 replay_batch_size: int | None = None):
+                 replay_batch_size: int | None = None, full_head: bool = True):
         super().__init__()
         self.buffer = ReservoirBuffer(buffer_size)
         self.alpha, self.beta = alpha, beta
         self.replay_batch_size = replay_batch_size
+        self.full_head = full_head
         self._last_logits = None
+
+    def num_outputs(self, task: int) -> int:
+        if self.full_head:
+            return self.scenario.num_seen_classes(self.scenario.num_tasks - 1)
+        return super().num_outputs(task)
+
+    @torch.no_grad()
+    def predict(self, model, inputs):
+        return model.logits(inputs)[:, :self.scenario.num_seen_classes(self.task)]
 
     def _sample(self, device):
         return self.replay_sample(self.buffer, self.replay_batch_size, device)
