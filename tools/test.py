@@ -1,8 +1,10 @@
-"""Test a trained checkpoint: metrics, optional prediction dump and confusion-matrix PNG.
+"""Test a trained checkpoint: metrics, optional prediction dump, confusion-matrix PNG and
+detection PNGs (``--show-dir``).
 
 Example:
 ``uv run tools/test.py configs/skeleton/stgcn_msr3d_xsub.py work_dirs/stgcn_msr3d_xsub/epoch_60.pth
---dump preds.npz --confusion confusion.png``
+--dump preds.npz --confusion confusion.png``; MIL configs:
+``uv run tools/test.py configs/wsi/comel_synthetic.py CKPT --heatmap-dir work_dirs/heatmaps``
 """
 from __future__ import annotations
 
@@ -26,8 +28,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--work-dir", help="folder for logs")
     parser.add_argument("--dump", help="write scores, labels and ids to this .npz file")
     parser.add_argument("--confusion", help="write a confusion-matrix PNG here")
+    parser.add_argument("--heatmap-dir",
+                        help="write one heat-map PNG per slide into this folder (sets the "
+                             "heatmap_dir of the test evaluator, e.g. MILMetric)")
     parser.add_argument("--num-clips", type=int,
                         help="test clips per sample (overrides UniformSampleFrames)")
+    parser.add_argument("--show-dir",
+                        help="write the config's result PNGs to this folder (the hook named by "
+                             "the config's `show_hook`: detections and ModTr translations, "
+                             "HealthiVert slices and height profiles)")
+    parser.add_argument("--show-max", type=int, default=8, help="PNGs written by --show-dir")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
@@ -44,9 +54,57 @@ def _set_num_clips(pipeline: list, num_clips: int) -> None:
             step["test_mode"] = True
 
 
+def set_heatmap_dir(cfg, folder: str, source: str = "config") -> int:
+    """Set ``heatmap_dir=folder`` on every test evaluator metric that accepts it (the
+    equivalent of ``--cfg-options test_evaluator.heatmap_dir=DIR``); returns how many.
+
+    Raises ``ValueError`` naming the config and its metric types when none accepts it.
+    """
+    import inspect
+
+    from zoo.registry import METRICS
+
+    evaluator = cfg.get("test_evaluator")
+    if evaluator is None:
+        raise ValueError(f"{source}: --heatmap-dir needs a test_evaluator; the config has none")
+    if isinstance(evaluator, dict) and "metrics" in evaluator:  # dict(type='Evaluator', ...)
+        evaluator = evaluator["metrics"]
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    types, count = [], 0
+    for metric in metrics:
+        name = metric.get("type") if isinstance(metric, dict) else type(metric).__name__
+        types.append(str(name))
+        cls = METRICS.get(name) if isinstance(name, str) else name
+        if cls is None or not isinstance(metric, dict):
+            continue
+        if "heatmap_dir" in inspect.signature(cls.__init__).parameters:
+            metric["heatmap_dir"] = folder
+            count += 1
+    if not count:
+        raise ValueError(f"{source}: --heatmap-dir is not supported by the test evaluator "
+                         f"{types} (no metric takes a heatmap_dir argument; MIL configs with "
+                         "MILMetric do)")
+    return count
+
+
+def show_hook(cfg, folder: str, max_images: int, source: str = "config") -> dict:
+    """The config's ``show_hook`` (a hook config that writes result PNGs) aimed at ``folder``.
+
+    Raises ``ValueError`` naming the config when it declares none.
+    """
+    hook = cfg.get("show_hook")
+    if not hook:
+        raise ValueError(f"{source}: --show-dir needs a `show_hook` in the config (a hook that "
+                         "writes result PNGs, e.g. dict(type='DetVisualizationHook') in the "
+                         "ModTr configs); this config has none")
+    return dict(hook, out_dir=folder, max_images=max_images)
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.heatmap_dir:
+        set_heatmap_dir(cfg, args.heatmap_dir, args.config)
     if cfg.get("test_dataloader") is None:
         raise KeyError(f"{args.config}: no test_dataloader in the config")
     if not osp.isfile(args.checkpoint) and "://" not in args.checkpoint:
@@ -62,6 +120,9 @@ def main(argv=None) -> dict:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
             else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="DumpPredictions", out_file=dump)]
+    if args.show_dir:
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []),
+                            show_hook(cfg, args.show_dir, args.show_max, args.config)]
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if runner.rank == 0:
@@ -74,6 +135,8 @@ def main(argv=None) -> dict:
             matrix = confusion_matrix(preds["scores"], preds["labels"], len(classes))
             plot_confusion_matrix(matrix, classes, args.confusion)
             print(f"Confusion matrix written to {args.confusion}")
+        if args.show_dir:
+            print(f"Result PNGs written to {args.show_dir}")
     return metrics
 
 

@@ -82,8 +82,12 @@ class UnsafeCheckpointError(RuntimeError):
 def safe_torch_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
     """Load ``path`` with ``weights_only=True`` and the allow-list; explain a refusal."""
     path = Path(path)
+    # torch's context removes its globals on exit, even ones that allow_mmengine_checkpoints()
+    # had added for the whole process before: only lend it the ones not allowed yet
+    allowed = torch.serialization.get_safe_globals()
+    lend = [g for g in SAFE_GLOBALS if g not in allowed]
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with torch.serialization.safe_globals(lend):
             return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError with a long message
         message = str(exc)

@@ -23,7 +23,8 @@ TRANSFORMS = Registry(
 )
 METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="zoo",
                    locations=["zoo.evaluation", "zoo.medical", "zoo.models.mil"])
-HOOKS = Registry("hook", parent=MMENGINE_HOOKS, scope="zoo", locations=["zoo.engine"])
+HOOKS = Registry("hook", parent=MMENGINE_HOOKS, scope="zoo",
+                 locations=["zoo.engine", "zoo.models.detection", "zoo.medical"])
 MODEL_WRAPPERS = Registry("model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope="zoo",
                           locations=["zoo.engine"])
 LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo",

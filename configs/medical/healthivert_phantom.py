@@ -41,7 +41,13 @@ optim_wrapper = dict(
     discriminator=dict(type="OptimWrapper",
                        optimizer=dict(type="Adam", lr=5e-4, betas=(0.5, 0.999))),
 )
+# multi-process training (tools/dist_train.sh): one DDP per sub-network, the model's own GAN
+# train_step runs (ignored in a single process)
+model_wrapper_cfg = dict(type="zoo.ZooSeparateDistributedDataParallel")
 log_processor = dict(type="LogProcessor", window_size=20, by_epoch=False)
 default_hooks = dict(logger=dict(type="LoggerHook", interval=20),
                      checkpoint=dict(type="CheckpointHook", interval=300, by_epoch=False,
                                      max_keep_ckpts=1))
+
+# result PNGs of `tools/test.py --show-dir DIR`: input band, real slice, synthesis, heights
+show_hook = dict(type="HealthiVertVisualizationHook")

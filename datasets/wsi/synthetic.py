@@ -6,6 +6,19 @@ area on a white glass background. A positive slide additionally holds an ellipti
 "tumour" region whose tiles are recoloured (denser, darker-brown staining with a dotted
 nuclear pattern), so slide labels and tile labels are both known.
 
+Continual-learning tasks (:func:`make_synthetic_task_cohort`) use a different *style* per
+task, i.e. another stain appearance of the same real texture and another tumour appearance:
+
+* ``'ihc'`` — the IHC image as is (brown DAB + blue haematoxylin); tumour: the recolouring
+  above (dense dark-brown DAB, dotted nuclei).
+* ``'he'`` — the IHC image unmixed into stain densities (scikit-image ``rgb2hed``) and
+  re-mixed with the DAB density shown as eosin (pink) and haematoxylin kept (purple), an
+  H&E-like look; tumour: crowded, enlarged haematoxylin-dark nuclei on a denser, more purple
+  background (a caricature of hyperchromatic, crowded tumour nuclei).
+
+These are synthetic tasks: same tissue texture, different colour transforms; they are not two
+organs or cancer types.
+
 The slide is written as a tiled, pyramidal, JPEG-free TIFF with :mod:`tifffile` (successive
 pages: level 0, then downsamples 4 and 16 by default) with the resolution tags in
 pixels per centimetre, which OpenSlide's generic-TIFF driver reports as ``openslide.mpp-x``.
@@ -36,10 +49,28 @@ class SyntheticSlide:
     mpp: float
 
 
-def _texture(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+STYLES = ("ihc", "he")
+
+
+def _source_image(style: str = "ihc") -> np.ndarray:
+    """The 512 x 512 real IHC image in the given stain style (uint8 RGB)."""
     from skimage import data
 
     ihc = data.immunohistochemistry()
+    if style == "ihc":
+        return ihc
+    if style == "he":
+        from skimage.color import hed2rgb, rgb2hed
+
+        hed = rgb2hed(ihc)
+        mixed = np.stack([hed[..., 0], 1.6 * hed[..., 2], np.zeros_like(hed[..., 0])], -1)
+        return (np.clip(hed2rgb(mixed), 0, 1) * 255).round().astype(np.uint8)
+    raise ValueError(f"unknown slide style {style!r}; use one of {STYLES}")
+
+
+def _texture(height: int, width: int, rng: np.random.Generator, style: str = "ihc"
+             ) -> np.ndarray:
+    ihc = _source_image(style)
     tile = np.concatenate([ihc, ihc[:, ::-1]], axis=1)
     tile = np.concatenate([tile, tile[::-1]], axis=0)  # seamless 1024 x 1024 mirror tile
     dy, dx = rng.integers(0, tile.shape[0], 2)
@@ -72,16 +103,37 @@ def _tumour_stain(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -
         rgb[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = (60, 30, 90)  # haematoxylin-dark dot
 
 
+def _tumour_crowded_nuclei(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
+    """Recolour ``rgb`` inside ``mask`` in place: denser purple background plus crowded,
+    enlarged dark nuclei (the tumour of style ``'he'``)."""
+    region = rgb[mask].astype(np.float32)
+    region = region * np.array([0.70, 0.55, 0.80], np.float32) + np.array([20, 5, 30],
+                                                                         np.float32)
+    rgb[mask] = np.clip(region, 0, 255).astype(np.uint8)
+    ys, xs = np.nonzero(mask)
+    pick = rng.integers(0, len(ys), max(int(mask.sum() / 45), 1))
+    radii = rng.integers(2, 5, len(pick))
+    h, w = mask.shape
+    for y, x, r in zip(ys[pick], xs[pick], radii):
+        rgb[max(y - r, 0):min(y + r + 1, h), max(x - r, 0):min(x + r + 1, w)] = (45, 25, 85)
+
+
+TUMOUR_STYLES = {"ihc": _tumour_stain, "he": _tumour_crowded_nuclei}
+
+
 def render_slide(height: int, width: int, tumour: bool, seed: int,
-                 tissue_fraction: float = 0.7, tumour_size: float = 0.3,
+                 tissue_fraction: float = 0.7, tumour_size: float = 0.3, style: str = "ihc",
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Level-0 RGB image plus the tissue and tumour masks (same size)."""
+    """Level-0 RGB image plus the tissue and tumour masks (same size); ``style`` picks the
+    stain and tumour appearance (see the module docstring)."""
+    if style not in TUMOUR_STYLES:
+        raise ValueError(f"unknown slide style {style!r}; use one of {STYLES}")
     rng = np.random.default_rng(seed)
     tissue = _blob(height, width, height / 2, width / 2, tissue_fraction * height / 2,
                    tissue_fraction * width / 2, rng)
     rgb = np.full((height, width, 3), 242, np.uint8)
     rgb += rng.integers(0, 6, (height, width, 1), dtype=np.uint8)  # glass noise
-    rgb[tissue] = _texture(height, width, rng)[tissue]
+    rgb[tissue] = _texture(height, width, rng, style)[tissue]
     tumour_mask = np.zeros_like(tissue)
     if tumour:
         ry, rx = tumour_size * height / 2, tumour_size * width / 2
@@ -90,7 +142,7 @@ def render_slide(height: int, width: int, tumour: bool, seed: int,
         cx = rng.uniform(0.5 - tissue_fraction / 2 + tumour_size / 2,
                          0.5 + tissue_fraction / 2 - tumour_size / 2) * width
         tumour_mask = _blob(height, width, cy, cx, ry, rx, rng) & tissue
-        _tumour_stain(rgb, tumour_mask, rng)
+        TUMOUR_STYLES[style](rgb, tumour_mask, rng)
     return rgb, tissue, tumour_mask
 
 
@@ -132,10 +184,11 @@ def make_synthetic_slide(path: str | os.PathLike, tumour: bool, seed: int = 0,
                          size: tuple[int, int] = (1536, 2048), mpp: float = 0.5,
                          downsamples: tuple[int, ...] = (1, 4, 16),
                          mask_downsample: int = 16, tumour_size: float = 0.3,
-                         ) -> SyntheticSlide:
+                         style: str = "ihc") -> SyntheticSlide:
     """Render and write one synthetic slide; return its path and ground-truth masks."""
     height, width = size
-    rgb, tissue, tumour_mask = render_slide(height, width, tumour, seed, tumour_size=tumour_size)
+    rgb, tissue, tumour_mask = render_slide(height, width, tumour, seed, tumour_size=tumour_size,
+                                            style=style)
     write_pyramid_tiff(path, rgb, mpp, downsamples)
     d = mask_downsample
     return SyntheticSlide(Path(path), int(tumour_mask.any()), tissue[::d, ::d].copy(),
@@ -165,6 +218,37 @@ def make_synthetic_cohort(folder: str | os.PathLike, num_slides: int, seed: int 
         split = "test" if i >= num_slides - n_test else "train"
         rows.append(f"{slide_id},{s.label},{split}")
         slides.append(s)
+    _atomic_text(folder / "labels.csv", "\n".join(rows) + "\n")
+    return slides
+
+
+def make_synthetic_task_cohort(folder: str | os.PathLike, styles: tuple[str, ...] = STYLES,
+                               slides_per_task: int = 16, seed: int = 0,
+                               size: tuple[int, int] = (640, 896), mpp: float = 0.5,
+                               test_fraction: float = 3 / 8) -> list[SyntheticSlide]:
+    """One synthetic cohort per continual task, all in ``folder``.
+
+    Task ``k`` (1-based) uses ``styles[k - 1]``; its slides are ``t<k>_slide_<i>.tiff``
+    (alternating normal / tumour, the last ``test_fraction`` of each task, an even count, are
+    ``test``). ``labels.csv`` has columns ``slide_id,label,split,task`` with task-local labels
+    (0 normal, 1 tumour) and ``task`` = ``t<k>``; tumour masks go to ``annotations/``. Read
+    one task with ``WSIBagDataset(..., task='t1')``.
+    """
+    folder = Path(folder)
+    rows = ["slide_id,label,split,task"]
+    slides = []
+    n_test = 2 * int(round(slides_per_task * test_fraction / 2))
+    for k, style in enumerate(styles, start=1):
+        for i in range(slides_per_task):
+            slide_id = f"t{k}_slide_{i:03d}"
+            s = make_synthetic_slide(folder / f"{slide_id}.tiff", tumour=bool(i % 2),
+                                     seed=seed * 1000 + 100 * k + i, size=size, mpp=mpp,
+                                     style=style)
+            save_annotation(folder / "annotations" / f"{slide_id}.npz", s.tumour,
+                            s.mask_downsample)
+            split = "test" if i >= slides_per_task - n_test else "train"
+            rows.append(f"{slide_id},{s.label},{split},t{k}")
+            slides.append(s)
     _atomic_text(folder / "labels.csv", "\n".join(rows) + "\n")
     return slides
 

@@ -22,6 +22,12 @@ Deliberate differences from the official code, for the reasons given:
   the official code thresholds it first, so those two terms send no gradient to the generator;
 * the L1 area factor uses (pixels / band pixels) of the whole batch; the official factor
   divides the per-image area by the mask count of the whole batch (weight shrinks with batch).
+
+Multi-process training: ``model_wrapper_cfg = dict(type='zoo.ZooSeparateDistributedDataParallel')``
+(one DDP for the generator, one for the three discriminators; see
+:mod:`zoo.engine.distributed`). With band masks of equal area in every image (as the phantom
+data set makes them), ``k`` processes with batch ``b`` compute the gradients of one process
+with batch ``k * b``.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 
+from zoo.engine.distributed import unwrap
 from zoo.registry import MODELS
 
 from .healthivert_nets import HealthiVertGenerator, Sobel, TripleDiscriminator
@@ -118,25 +125,28 @@ class HealthiVertGAN(BaseModel):
         return F.binary_cross_entropy_with_logits(logits, target)
 
     def _d_pairs(self, inputs: dict, out: dict, detach: bool):
+        """``(name, real, fake)`` inputs of the three discriminators."""
         fake_ct, fake_mask = out["fine_composite"], out["fine_seg"]
         if detach:
             fake_ct, fake_mask = fake_ct.detach(), fake_mask.detach()
         local = out["local_region"]
-        d = self.discriminator
-        return [(d.ct, inputs["real"], fake_ct), (d.mask, inputs["real_mask"], fake_mask),
-                (d.local, inputs["real"] * local, fake_ct * local)]
+        return [("ct", inputs["real"], fake_ct), ("mask", inputs["real_mask"], fake_mask),
+                ("local", inputs["real"] * local, fake_ct * local)]
 
     def discriminator_losses(self, inputs: dict, out: dict) -> dict:
-        losses = {}
-        for name, (net, real, fake) in zip(("ct", "mask", "local"),
-                                           self._d_pairs(inputs, out, detach=True)):
-            losses[f"loss_d_{name}"] = 0.5 * (self._gan(net(real), True) +
-                                              self._gan(net(fake), False))
-        return losses
+        # through self.discriminator (under DDP its wrapper, which averages the D gradients)
+        d = self.discriminator
+        return {f"loss_d_{name}": 0.5 * (self._gan(d(real, name), True) +
+                                         self._gan(d(fake, name), False))
+                for name, real, fake in self._d_pairs(inputs, out, detach=True)}
 
     def generator_losses(self, inputs: dict, out: dict) -> dict:
         w = self.w
-        gan = sum(self._gan(net(fake), True) for net, _, fake in self._d_pairs(inputs, out, False))
+        # the generator step needs no discriminator gradients: call the unwrapped network, so
+        # that a DDP wrapper around it does not wait for gradients that never come
+        d = unwrap(self.discriminator)
+        gan = sum(self._gan(d(fake, name), True)
+                  for name, _, fake in self._d_pairs(inputs, out, False))
         mask = inputs["mask"]
         area = mask.numel() / mask.sum().clamp_min(1.0)
         l1 = 0.5 * (F.l1_loss(out["fine_composite"], inputs["real"]) +

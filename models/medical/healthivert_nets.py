@@ -237,6 +237,13 @@ class TripleDiscriminator(nn.Module):
         self.mask = PatchDiscriminator(1, ndf, n_layers)
         self.local = PatchDiscriminator(1, ndf, n_layers)
 
+    def forward(self, x: torch.Tensor, which: str) -> torch.Tensor:
+        """Logits of the PatchGAN ``which`` (``'ct'``, ``'mask'`` or ``'local'``); one entry
+        point, so that a DDP wrapper around the three sees every call."""
+        if which not in ("ct", "mask", "local"):
+            raise ValueError(f"TripleDiscriminator: unknown discriminator {which!r}")
+        return getattr(self, which)(x)
+
 
 class Sobel(nn.Module):
     """Sobel gradient magnitude with replicate padding, clipped at 1 (the EEM edge operator)."""

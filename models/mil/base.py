@@ -49,6 +49,23 @@ class BaseMIL(BaseModel):
         """Per-bag auxiliary losses (summed over bags, averaged by the caller)."""
         return {}
 
+    def logits(self, inputs) -> torch.Tensor:
+        """Bag logits ``[B, K]`` of a list of bags (the continual strategies' interface)."""
+        return self(inputs, mode="tensor")
+
+    def loss_from_labels(self, inputs, labels: torch.Tensor) -> dict:
+        """The model's full training loss (``mode='loss'``) for bags and integer labels."""
+        samples = []
+        for label in labels.reshape(-1).tolist():
+            sample = ClsDataSample()
+            sample.set_gt_label(int(label))
+            samples.append(sample)
+        return self(inputs, samples, mode="loss")
+
+    def after_bags(self, outs: list[dict], labels: torch.Tensor) -> None:
+        """Called once per training batch after the losses (e.g. running statistics); under
+        distributed training on every rank, so it may use collectives."""
+
     @staticmethod
     def _bags(inputs) -> list[torch.Tensor]:
         if isinstance(inputs, torch.Tensor):
@@ -74,6 +91,8 @@ class BaseMIL(BaseModel):
             for out, label, sample in zip(outs, labels, data_samples):
                 for key, value in self.extra_losses(out, label, sample).items():
                     losses[key] = losses.get(key, 0.0) + value / len(outs)
+            if self.training:
+                self.after_bags(outs, labels)
             return losses
         if mode == "predict":
             if data_samples is None:

@@ -15,7 +15,8 @@ facts; this is an independent implementation). Three parts:
   bag feature and the normal prototype the ``(1 - a)``-weighted one; each instance gets the
   softmax (temperature ``T`` = 1) of its cosine similarities to the two; instances whose
   prototype confidence exceeds ``tau2 = 0.5 (1 + tau * quality)`` (quality: running mean of
-  the confidence of correct bag predictions) are pseudo-labelled, and the NLL of the min-max
+  the confidence of correct bag predictions, updated after each training batch with its bags
+  in order, gathered over the ranks under DDP) are pseudo-labelled, and the NLL of the min-max
   scaled attention ``[1 - p, p]`` against those labels, times the kept fraction, is added.
 * OWLoRA (:mod:`zoo.models.mil.owlora`): for every task after the first, each Linear except
   the classifier gets a new weighted LoRA (rank ``r``, ``3r`` for qkv) orthogonal to the
@@ -34,6 +35,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -168,14 +170,10 @@ class CoMEL(BaseMIL):
         prob = out["logits"].detach().softmax(-1)
         conf, pred = prob.max(-1)
         correct = bool(pred == label)
-        if self.training:
-            m = self.quality_momentum
-            self.quality.mul_(m).add_((1 - m) * conf * float(correct))
-            self.iters += 1
         tumour = int(label) != 0 if self.tumour_classes is None \
             else int(label) in self.tumour_classes
         zero = out["logits"].sum() * 0.0
-        if not (tumour and correct and conf > self.tau1) or self.iters <= self.bppl_warmup_iters:
+        if not (tumour and correct and conf > self.tau1) or self.iters < self.bppl_warmup_iters:
             return zero
         a, inst = out["attention"], out["inst_feature"]
         with torch.no_grad():
@@ -189,6 +187,26 @@ class CoMEL(BaseMIL):
         p = minmax(a)
         log_probs = torch.log(torch.stack([1 - p, p], -1)[keep] + 1e-10)
         return keep.float().mean() * F.nll_loss(log_probs, disc_pred[keep])
+
+    @torch.no_grad()
+    def after_bags(self, outs: list[dict], labels: torch.Tensor) -> None:
+        """Update the running quality with every bag of the step, in the order of one process
+        with the whole (global) batch: under distributed training the bags of all ranks are
+        gathered (rank ``r``'s ``k``-th bag is global bag ``k * world + r``, the order of
+        mmengine's ``DefaultSampler``), so every rank keeps the same quality and bag count."""
+        if self.bppl_weight <= 0:
+            return
+        probs = torch.stack([o["logits"].detach().float().softmax(-1) for o in outs])
+        conf, pred = probs.max(-1)
+        scores = conf * (pred == labels.to(pred.device)).float()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            parts = [torch.empty_like(scores) for _ in range(dist.get_world_size())]
+            dist.all_gather(parts, scores.contiguous())
+            scores = torch.stack(parts, dim=1).flatten()
+        m = self.quality_momentum
+        for score in scores:
+            self.quality.mul_(m).add_((1 - m) * score)
+        self.iters += len(scores)
 
     def extra_losses(self, out: dict, label: torch.Tensor, sample) -> dict:
         losses = {}
@@ -232,20 +250,30 @@ class CoMEL(BaseMIL):
                 own = f".adapters.{self.task - 1}." in name
                 p.requires_grad_(name.startswith("classifier.") or own)
 
+    def after_backward(self) -> None:
+        """OWLoRA: project the new adapters' gradients away from the earlier adapters."""
+        if self.task > 0:
+            for m in self._owlora_modules():
+                m.project_gradients()
+
+    def after_optimizer_step(self) -> None:
+        """OWLoRA: re-project the new adapters' weights (Adam does not keep projections)."""
+        if self.task > 0:
+            for m in self._owlora_modules():
+                m.project_weights()
+
     def train_step(self, data, optim_wrapper) -> dict:
-        """mmengine step with OWLoRA's gradient projection and weight re-projection."""
+        """mmengine step with OWLoRA's gradient projection and weight re-projection (the
+        same hooks run under ``zoo.ZooDistributedDataParallel``, after the gradients are
+        averaged; call :meth:`start_task` before wrapping the model)."""
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode="loss")
         parsed, log_vars = self.parse_losses(losses)
-        optim_wrapper.backward(parsed)
-        if self.task > 0:
-            for m in self._owlora_modules():
-                m.project_gradients()
+        optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
+        self.after_backward()
         if optim_wrapper.should_update():
             optim_wrapper.step()
             optim_wrapper.zero_grad()
-            if self.task > 0:
-                for m in self._owlora_modules():
-                    m.project_weights()
+            self.after_optimizer_step()
         return log_vars

@@ -32,11 +32,17 @@ from torch import nn
 
 
 class WeightedLoRA(nn.Module):
-    """``up(scales * down(x))`` with ``down [r, in]`` ~ N(0, 1/r), ``up [out, r]`` = 0, scales 1."""
+    """``up(scales * down(x))``; ``down [r, in]`` ~ U(+-1/sqrt(in)) (the CoMEL code's
+    ``kaiming_uniform_(a=sqrt(5))`` of its LoRA down layer), ``up [out, r]`` = 0, scales 1.
+
+    (An earlier version drew ``down`` from N(0, 1/r^2): rows of squared norm ``in / r^2``, so
+    the orthogonality penalty started at hundreds for the demo sizes and swamped the task
+    loss; the upstream initialisation gives rows of squared norm ~1/3.)"""
 
     def __init__(self, in_features: int, out_features: int, rank: int):
         super().__init__()
-        self.down = nn.Parameter(torch.randn(rank, in_features) / rank)
+        bound = 1.0 / in_features ** 0.5
+        self.down = nn.Parameter(torch.empty(rank, in_features).uniform_(-bound, bound))
         self.up = nn.Parameter(torch.zeros(out_features, rank))
         self.scales = nn.Parameter(torch.ones(rank))
         self.rank = rank

@@ -17,6 +17,8 @@ Layouts (0-based joint indices):
 * ``coco17`` — COCO keypoints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
   ankles).
 * ``openpose18`` — OpenPose COCO-18 (with the neck joint).
+* ``ntu25_pyskl`` — the NTU-25 joints with PYSKL's / MMAction2's hand edges (model graphs of
+  their ST-GCN checkpoints; data transforms keep using ``ntu25``).
 """
 from __future__ import annotations
 
@@ -98,6 +100,16 @@ LAYOUTS: dict[str, Layout] = {
         center=1,
     ),
 }
+
+# PYSKL / MMAction2 1.x ``Graph(layout='nturgb+d')``: the NTU-25 joints, but both hand joints
+# (tip and thumb) are linked to the hand joint, ``(22, 8), (23, 8), (24, 12), (25, 12)``
+# (1-based), where the official ST-GCN / CTR-GCN graphs chain tip -> thumb -> hand. Their
+# ST-GCN checkpoints store the adjacency built from these edges.
+LAYOUTS["ntu25_pyskl"] = Layout(
+    "ntu25_pyskl", LAYOUTS["ntu25"].joints,
+    LAYOUTS["ntu25"].bones[:20] + _one_based([(22, 8), (23, 8), (24, 12), (25, 12)]),
+    center=20,
+)
 
 
 def get_layout(name: str) -> Layout:

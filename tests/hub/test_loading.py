@@ -95,3 +95,23 @@ def test_safetensors_files(tmp_path):
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json")
     with pytest.raises(CheckpointFormatError, match="bad.safetensors"):
         load_state_dict_file(bad)
+
+
+def test_safe_load_keeps_the_process_wide_allow_list(tmp_path):
+    """safe_torch_load must not take away what allow_mmengine_checkpoints() allowed for the
+    whole process (torch's safe_globals context removes its entries on exit), or a later
+    mmengine ``load_from``/resume fails on HistoryBuffer."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    from zoo.checkpoint import allow_mmengine_checkpoints, safe_torch_load
+
+    allow_mmengine_checkpoints()
+    path = tmp_path / "w.pth"
+    torch.save({"w": torch.ones(2)}, path)
+    assert torch.equal(safe_torch_load(path)["w"], torch.ones(2))
+    assert HistoryBuffer in torch.serialization.get_safe_globals()
+    buffer = HistoryBuffer()
+    buffer.update(1.0)
+    torch.save({"message_hub": buffer}, tmp_path / "hub.pth")
+    assert isinstance(torch.load(tmp_path / "hub.pth", weights_only=True)["message_hub"],
+                      HistoryBuffer)

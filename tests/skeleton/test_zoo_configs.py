@@ -35,6 +35,10 @@ UPSTREAM = {
     "skateformer_ntu60_xsub_joint": ("skateformer_official_ntu60", 25, 2, 3, 60),
     "skateformer_ntu120_xsub_joint": ("skateformer_official_ntu60", 25, 2, 3, 120),
     "skateformer_nwucla_joint": ("skateformer_official_ucla", 20, 1, 3, 10),
+    # PYSKL / MMAction2 ST-GCN: the repository's own fixtures (tests/skeleton/fixtures)
+    "stgcn_ntu60_xsub_joint_mmaction2": ("stgcn_pyskl_ntu60", 25, 2, 3, 60),
+    "stgcn_ntu60_xsub_hrnet2d_joint_mmaction2": ("stgcn_mmaction2_coco", 17, 2, 3, 60),
+    "stgcn_ntu60_xsub_joint_pyskl": ("stgcn_pyskl_ntu60", 25, 2, 3, 60),
 }
 CONFIGURED = sorted(e.name for e in MODEL_INDEX.values() if e.task == SKELETON and e.config)
 
@@ -86,9 +90,14 @@ def to_pyskl_names(official: dict, head: str) -> dict:
     return out
 
 
-def upstream_state_dict(reference_dir: Path, name: str) -> dict:
+def upstream_state_dict(reference_dir: Path, name: str, stgcn_pyskl_reference=None) -> dict:
     entry = MODEL_INDEX[name]
     fixture, v, m, c, k = UPSTREAM[name]
+    if entry.converter == "convert_stgcn_pyskl":  # PYSKL head fc_cls, MMAction2 head fc
+        path, _ = stgcn_pyskl_reference(fixture)
+        head = "fc_cls" if "pyskl" in entry.source else "fc"
+        return {re.sub(r"^cls_head\.fc(_cls)?\.", f"cls_head.{head}.", key): value for key, value
+                in torch.load(path, weights_only=True)["state_dict"].items()}
     state = torch.load(reference_dir / f"{fixture}.pt", weights_only=True)["state_dict"]
     if entry.converter == "convert_ctrgcn_pyskl":
         # PYSKL's own head is cls_head.fc_cls; MMAction2's GCNHead is cls_head.fc
@@ -109,11 +118,12 @@ def test_every_skeleton_entry_is_covered():
 
 
 @pytest.mark.parametrize("name", CONFIGURED)
-def test_config_builds_and_converted_upstream_weights_load_strictly(reference_dir, name):
+def test_config_builds_and_converted_upstream_weights_load_strictly(reference_dir, name,
+                                                                   stgcn_pyskl_reference):
     entry = MODEL_INDEX[name]
     model = build_model(name, pretrained=False)
     assert model.num_classes == entry.num_classes
-    state = upstream_state_dict(reference_dir, name)
+    state = upstream_state_dict(reference_dir, name, stgcn_pyskl_reference)
     converted = getattr(converters, entry.converter)(state)
     model.load_state_dict(converted, strict=True)
     assert torch.equal(model.cls_head.fc.bias, converted["cls_head.fc.bias"])

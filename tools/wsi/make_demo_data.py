@@ -5,6 +5,11 @@ writes ``slides/*.tiff``, ``slides/annotations/*.npz``, ``slides/labels.csv`` (w
 ``split`` column) and ``features/*.pt`` (truncated resnet18, layer2, 128-d, random weights:
 the synthetic tumour differs in colour and texture, which random convolutions still see).
 Existing slides and feature files are reused (resumable).
+
+Continual tasks: ``uv run tools/wsi/make_demo_data.py data/wsi_synthetic_tasks --tasks ihc he
+--num-slides 16`` writes one cohort per style (``--num-slides`` per task; slide ids
+``t1_slide_000`` ...) with a ``task`` column (``t1``, ``t2``) in ``labels.csv``; see
+``zoo.datasets.wsi.synthetic`` for what the styles are.
 """
 from __future__ import annotations
 
@@ -25,20 +30,28 @@ def main(argv=None) -> int:
     p.add_argument("--backbone", default="resnet18")
     p.add_argument("--out-index", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--tasks", nargs="+", default=None, metavar="STYLE",
+                   help="continual tasks: one slide style per task (ihc, he); "
+                        "--num-slides is then per task")
     args = p.parse_args(argv)
 
     import warnings
 
     import torch
     from zoo.datasets.wsi.features import extract_folder, list_slides
-    from zoo.datasets.wsi.synthetic import make_synthetic_cohort
+    from zoo.datasets.wsi.synthetic import make_synthetic_cohort, make_synthetic_task_cohort
     from zoo.models.mil.encoder import TileEncoder
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out = Path(args.out)
     slides = out / "slides"
-    if not (slides / "labels.csv").is_file():
+    if (slides / "labels.csv").is_file():
+        pass  # reuse the slides (resumable)
+    elif args.tasks:
+        make_synthetic_task_cohort(slides, tuple(args.tasks), args.num_slides, args.seed,
+                                   tuple(args.size))
+    else:
         make_synthetic_cohort(slides, args.num_slides, args.seed, tuple(args.size))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # random-init warning: intended for this demo

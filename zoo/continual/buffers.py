@@ -56,7 +56,9 @@ class TensorMemory:
         out = {}
         for name in _FIELDS:
             value = getattr(self, name)
-            if value is not None:
+            if isinstance(value, list):  # bags of different sizes (MIL)
+                out[name] = [value[int(i)] for i in idx]
+            elif value is not None:
                 out[name] = value[idx]
         return out
 
@@ -68,7 +70,9 @@ class TensorMemory:
         state = {"size": self.size}
         for name in _FIELDS:
             value = getattr(self, name)
-            if value is not None:
+            if isinstance(value, list):
+                state[name] = [v.detach().cpu().clone() for v in value]
+            elif value is not None:
                 state[name] = value.detach().cpu().clone()
         return state
 
@@ -88,7 +92,7 @@ class ReservoirBuffer(TensorMemory):
         self.num_seen = 0
 
     def _allocate(self, inputs, logits, features) -> None:
-        self.inputs = inputs.new_zeros((0, *inputs.shape[1:]))
+        self.inputs = [] if isinstance(inputs, list) else inputs.new_zeros((0, *inputs.shape[1:]))
         self.labels = torch.zeros(0, dtype=torch.long)
         if logits is not None:
             self.logits = logits.new_zeros((0, logits.shape[1]))
@@ -99,8 +103,15 @@ class ReservoirBuffer(TensorMemory):
     def add(self, inputs: torch.Tensor, labels: torch.Tensor, logits: torch.Tensor | None = None,
             features: torch.Tensor | None = None,
             generator: torch.Generator | None = None) -> None:
-        """Offer a batch; each sample replaces a random slot with probability size/seen."""
-        inputs, labels = inputs.detach().cpu(), labels.detach().cpu().long()
+        """Offer a batch; each sample replaces a random slot with probability size/seen.
+
+        ``inputs`` is a tensor ``[B, ...]`` or a list of tensors of different shapes (MIL
+        bags ``[N_i, D]``), stored as a list."""
+        if isinstance(inputs, (list, tuple)):
+            inputs = [x.detach().cpu() for x in inputs]
+        else:
+            inputs = inputs.detach().cpu()
+        labels = labels.detach().cpu().long()
         logits = None if logits is None else logits.detach().cpu().float()
         features = None if features is None else features.detach().cpu().float()
         if self.inputs is None:
@@ -109,7 +120,10 @@ class ReservoirBuffer(TensorMemory):
             self.logits = self._pad_logits(self.logits, logits.shape[1])
         for i in range(len(labels)):
             if len(self) < self.size:
-                self.inputs = torch.cat([self.inputs, inputs[i:i + 1]])
+                if isinstance(self.inputs, list):
+                    self.inputs.append(inputs[i])
+                else:
+                    self.inputs = torch.cat([self.inputs, inputs[i:i + 1]])
                 self.labels = torch.cat([self.labels, labels[i:i + 1]])
                 if logits is not None:
                     row = self._pad_logits(logits[i:i + 1], self.logits.shape[1])
@@ -163,6 +177,9 @@ class HerdingBuffer(TensorMemory):
     def update(self, inputs: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> None:
         """Add the classes of ``labels`` (all their samples given with their embeddings) and
         shrink every class to ``size // num_classes`` exemplars."""
+        if isinstance(inputs, (list, tuple)):
+            raise TypeError("HerdingBuffer stores stacked tensors; lists of differently sized "
+                            "inputs (MIL bags) need buffer=dict(type='reservoir')")
         inputs, labels = inputs.detach().cpu(), labels.detach().cpu().long()
         features = features.detach().cpu()
         new_classes = torch.unique(labels).tolist()

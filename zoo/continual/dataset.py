@@ -113,3 +113,96 @@ class MemoryDataset(Dataset):
         sample = ClsDataSample(metainfo=dict(memory_index=int(idx)))
         sample.set_gt_label(int(self.labels[idx]))
         return {"inputs": self.inputs[idx], "data_samples": sample}
+
+
+@DATASETS.register_module()
+class TaskSequenceDataset(Dataset):
+    """One data set per continual task, presented as one labelled data set.
+
+    The data-set-incremental scenario of whole-slide continual MIL (CoMEL, arXiv 2507.02395,
+    and its code: one slide cohort per task, e.g. one organ's tumour-vs-normal slides; the
+    labels of task ``t`` are offset by the classes of the earlier tasks, so the classifier
+    grows by the new task's classes and predicts over all classes seen). Sample ``i`` of
+    task ``t`` with label ``c`` gets label ``offset_t + c``, plus ``task`` (``t``) and
+    ``task_label`` (``c``) in its info dict; the task's own pipeline then runs. With
+    ``train_cfg.scenario=dict(task_datasets=True)`` the continual loop makes one task of each
+    data set (``ClassIncrementalScenario.for_task_datasets``).
+
+    Args:
+        datasets: the data sets (or configs) of tasks 0, 1, ... (mmengine ``BaseDataset``s
+            whose ``get_data_info(i)`` carries an integer ``'label'``).
+        task_names: names for messages and class names (default ``T1``, ``T2``, ...).
+        num_classes: classes of each task (default: ``len(metainfo['classes'])``, else the
+            largest label + 1).
+    """
+
+    def __init__(self, datasets: Sequence, task_names: Sequence[str] | None = None,
+                 num_classes: Sequence[int] | None = None):
+        if not datasets:
+            raise ValueError("TaskSequenceDataset needs at least one data set")
+        self.datasets = [DATASETS.build(d) if isinstance(d, dict) else d for d in datasets]
+        n = len(self.datasets)
+        self.task_names = [str(t) for t in task_names] if task_names is not None \
+            else [f"T{t + 1}" for t in range(n)]
+        if len(self.task_names) != n:
+            raise ValueError(f"TaskSequenceDataset: {len(self.task_names)} task_names for {n} "
+                             "data sets")
+        self.inner_labels = [dataset_labels(d) for d in self.datasets]
+        sizes = []
+        for t, (d, labels) in enumerate(zip(self.datasets, self.inner_labels)):
+            names = (getattr(d, "metainfo", None) or {}).get("classes")
+            k = int(num_classes[t]) if num_classes is not None else \
+                (len(names) if names else int(labels.max()) + 1 if len(labels) else 0)
+            if len(labels) == 0:
+                raise ValueError(f"TaskSequenceDataset: task {self.task_names[t]} "
+                                 f"({type(d).__name__}) has no samples")
+            if labels.min() < 0 or labels.max() >= k:
+                raise ValueError(f"TaskSequenceDataset: task {self.task_names[t]} has labels "
+                                 f"{sorted(set(labels.tolist()))} outside 0..{k - 1}")
+            sizes.append(k)
+        self.task_num_classes = sizes
+        self.offsets = np.cumsum([0] + sizes)[:-1].tolist()
+        self.cumulative = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    @property
+    def metainfo(self) -> dict:
+        classes = []
+        for t, d in enumerate(self.datasets):
+            names = (getattr(d, "metainfo", None) or {}).get("classes")
+            for c in range(self.task_num_classes[t]):
+                name = names[c] if names and c < len(names) else str(c)
+                classes.append(f"{self.task_names[t]}/{name}")
+        return dict(classes=tuple(classes), task_names=tuple(self.task_names),
+                    task_num_classes=tuple(self.task_num_classes))
+
+    def __len__(self) -> int:
+        return self.cumulative[-1]
+
+    def locate(self, idx: int) -> tuple[int, int]:
+        """(task, index inside the task's data set) of sample ``idx``."""
+        if not 0 <= idx < len(self):
+            raise IndexError(f"TaskSequenceDataset: index {idx} out of range ({len(self)})")
+        task = int(np.searchsorted(self.cumulative, idx, side="right"))
+        return task, idx - (self.cumulative[task - 1] if task else 0)
+
+    def get_data_info(self, idx: int) -> dict:
+        task, local = self.locate(int(idx))
+        info = self.datasets[task].get_data_info(local)
+        info["task"], info["task_label"] = task, int(info["label"])
+        info["label"] = self.offsets[task] + int(info["label"])
+        return info
+
+    def pipeline(self, info: dict):
+        """The pipeline of the sample's own task (used by ``ClassIncrementalSubset``)."""
+        inner = getattr(self.datasets[info["task"]], "pipeline", None)
+        return inner(info) if inner is not None else info
+
+    def __getitem__(self, idx: int):
+        out = self.pipeline(self.get_data_info(idx))
+        if out is None:
+            raise RuntimeError(f"TaskSequenceDataset: the pipeline of task "
+                               f"{self.task_names[self.locate(idx)[0]]} dropped sample {idx}")
+        return out
+
+    def full_init(self) -> None:
+        """Present for mmengine's dataset protocol; the inner data sets are built eagerly."""

@@ -44,3 +44,31 @@ def task_accuracies(scores: torch.Tensor, labels: torch.Tensor,
         local = scores[mask][:, start:stop].argmax(1) + start
         til[j] = 100.0 * (local == labels[mask]).float().mean().item()
     return cil, til
+
+
+@torch.no_grad()
+def metric_row(loop, task: int) -> dict[str, np.ndarray]:
+    """``loop.eval_metric_cfg`` (a ``METRICS`` config) on each seen task ``0..task`` of the
+    evaluation data, from the model's ``mode='predict'`` outputs (e.g. MILMetric's tile-level
+    AUC per task). Returns ``{key: values [task + 1]}`` for the metric's numeric results.
+    Single process only (the metric sees this rank's samples)."""
+    import copy
+
+    from zoo.registry import METRICS
+
+    model = loop.model
+    model.eval()
+    rows: dict[str, np.ndarray] = {}
+    for j in range(task + 1):
+        metric = METRICS.build(copy.deepcopy(loop.eval_metric_cfg))
+        dataset = loop.subset(loop.scenario.task_classes[j], train=False)
+        for batch in loop.build_loader(dataset, train=False, batch_size=loop._eval_batch_size):
+            data = model.data_preprocessor(batch, False)
+            outputs = model(**data, mode="predict")
+            metric.process(batch, [o.to_dict() if hasattr(o, "to_dict") else o
+                                   for o in outputs])
+        values = metric.compute_metrics(metric.results)
+        for key, value in values.items():
+            if isinstance(value, (int, float)):
+                rows.setdefault(key, np.full(task + 1, np.nan))[j] = float(value)
+    return rows

@@ -1,4 +1,5 @@
-"""Growing the classifier of a zoo classifier (``model.cls_head.fc``) as classes arrive."""
+"""Growing the classifier of a zoo classifier (``model.cls_head.fc``, or ``model.classifier``
+of a MIL model) as classes arrive."""
 from __future__ import annotations
 
 import torch
@@ -32,26 +33,39 @@ def expand_linear(fc: nn.Linear, num_classes: int, generator: torch.Generator | 
     return new
 
 
-def classifier_of(model: nn.Module) -> nn.Linear:
-    """``model.cls_head.fc`` with a clear error when the model has none."""
+def _classifier_slot(model: nn.Module) -> tuple[nn.Module, str]:
+    """Owner module and attribute name of the classifier Linear: ``cls_head.fc`` (zoo
+    ``BaseClassifier``) or, for models without a ``cls_head``, ``classifier`` (the MIL models
+    of :mod:`zoo.models.mil`)."""
     head = getattr(model, "cls_head", None)
-    fc = getattr(head, "fc", None)
-    if not isinstance(fc, nn.Linear):
-        raise TypeError(f"{type(model).__name__} has no cls_head.fc (nn.Linear); the continual "
-                        "loop needs a zoo BaseClassifier")
-    return fc
+    if head is not None:
+        if isinstance(getattr(head, "fc", None), nn.Linear):
+            return head, "fc"
+    elif isinstance(getattr(model, "classifier", None), nn.Linear):
+        return model, "classifier"
+    raise TypeError(f"{type(model).__name__} has no cls_head.fc (nn.Linear) nor a classifier "
+                    "(nn.Linear); the continual loop needs a zoo BaseClassifier or a MIL model")
+
+
+def classifier_of(model: nn.Module) -> nn.Linear:
+    """``model.cls_head.fc`` (or a MIL model's ``model.classifier``) with a clear error when
+    the model has none."""
+    owner, name = _classifier_slot(model)
+    return getattr(owner, name)
 
 
 def set_num_classes(model: nn.Module, num_classes: int,
                     generator: torch.Generator | None = None) -> bool:
-    """Resize ``model.cls_head.fc`` to ``num_classes`` outputs keeping the old rows.
+    """Resize the classifier (``model.cls_head.fc`` or ``model.classifier``) to
+    ``num_classes`` outputs keeping the old rows.
 
     Returns ``True`` when the layer was replaced (the optimizer must then be rebuilt).
     """
-    fc = classifier_of(model)
+    owner, name = _classifier_slot(model)
+    fc = getattr(owner, name)
     if fc.out_features == num_classes:
         return False
-    model.cls_head.fc = expand_linear(fc, num_classes, generator)
-    if hasattr(model.cls_head, "num_classes"):
-        model.cls_head.num_classes = num_classes
+    setattr(owner, name, expand_linear(fc, num_classes, generator))
+    if owner is not model and hasattr(owner, "num_classes"):
+        owner.num_classes = num_classes
     return True

@@ -97,6 +97,22 @@ class ClassIncrementalScenario:
         self.label_map = {c: i for i, c in enumerate(order)}
 
     @classmethod
+    def for_task_datasets(cls, dataset) -> ClassIncrementalScenario:
+        """One task per data set of a :class:`~zoo.continual.dataset.TaskSequenceDataset`
+        (its classes in order, ``task_sizes`` = the classes of each data set)."""
+        sizes = getattr(dataset, "task_num_classes", None)
+        if sizes is None:
+            raise TypeError(f"scenario task_datasets=True needs a TaskSequenceDataset as the "
+                            f"training data set, got {type(dataset).__name__}")
+        present = set(np.unique(dataset_labels(dataset)).tolist())
+        missing = sorted(set(range(sum(sizes))) - present)
+        if missing:
+            raise ValueError(f"TaskSequenceDataset: classes {missing} have no training sample "
+                             f"(task classes {list(sizes)})")
+        return cls(classes=range(sum(sizes)), class_order=list(range(sum(sizes))),
+                   task_sizes=list(sizes))
+
+    @classmethod
     def from_dataset(cls, dataset, **kwargs) -> ClassIncrementalScenario:
         """Build a scenario over the classes present in ``dataset``."""
         return cls(classes=np.unique(dataset_labels(dataset)).tolist(), **kwargs)

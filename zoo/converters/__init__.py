@@ -2,3 +2,4 @@
 from .ctrgcn import convert_ctrgcn_official, convert_ctrgcn_pyskl  # noqa: F401
 from .skateformer import convert_skateformer_official  # noqa: F401
 from .stgcn import convert_stgcn_official  # noqa: F401
+from .stgcn_pyskl import convert_stgcn_pyskl  # noqa: F401

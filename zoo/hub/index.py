@@ -110,13 +110,18 @@ _MMSKELETON_NOTE = (
 )
 _MMACTION_STGCN_NOTE = (
     "URL, hash prefix and top-1 from mmaction2 configs/skeleton/stgcn/metafile.yml. The "
-    "checkpoint is PYSKL-style ST-GCN (adaptive unit_agcn graph conv), which the zoo's "
-    "STGCN (official AAAI'18 layout) does not implement: no converter "
-    "'convert_stgcn_pyskl' exists yet, so only load_pretrained(name, convert=False) works."
+    "checkpoint is MMAction2 1.x's ST-GCN (mmaction/models/backbones/stgcn.py: unit_gcn with "
+    "'importance' PA and a per-block graph buffer A, unit_tcn, 'VC' data BN; head "
+    "cls_head.fc), built in the zoo as PysklSTGCN and converted by convert_stgcn_pyskl "
+    "(checked against the official module code on random weights, "
+    "tests/skeleton/test_stgcn_pyskl.py; not against the real file, which was not downloaded)."
 )
 _PYSKL_NOTE_STGCN = (
-    "URL and top-1 from PYSKL configs/stgcn/README.md; PYSKL publishes no hash. Same "
-    "architecture caveat as the MMAction2 ST-GCN entries (no 'convert_stgcn_pyskl')."
+    "URL and top-1 from PYSKL configs/stgcn/README.md (config "
+    "stgcn_pyskl_ntu60_xsub_3dkp/j.py: STGCN defaults, graph 'nturgb+d' stgcn_spatial); "
+    "PYSKL publishes no hash. Zoo model PysklSTGCN (same design as MMAction2 1.x), head "
+    "cls_head.fc_cls, converter convert_stgcn_pyskl (checked against PYSKL's module code on "
+    "random weights, not against the real file)."
 )
 _MMACTION_CTRGCN_NOTE = (
     "URL, hash prefix and top-1 from mmaction2 projects/ctrgcn/README.md. The backbone "
@@ -171,14 +176,15 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         config="configs/skeleton/stgcn_official_kinetics.py",
         converter="convert_stgcn_official", num_classes=400, notes=_MMSKELETON_NOTE,
     ),
-    # --- ST-GCN, MMAction2 1.x / PYSKL (PYSKL-style architecture) -------------------------
+    # --- ST-GCN, MMAction2 1.x / PYSKL (PysklSTGCN) -----------------------------------------
     ModelEntry(
         name="stgcn_ntu60_xsub_joint_mmaction2", task=SKELETON,
         dataset="NTU RGB+D 60 X-Sub, 3-D joints",
         urls=((f"{_MMACTION_V1}/skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d/"
               "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-3d_20221129-850308e1.pth"),),
         sha256="850308e1", source="https://github.com/open-mmlab/mmaction2",
-        licence="Apache-2.0", metric={"top1": 88.11}, converter="convert_stgcn_pyskl",
+        licence="Apache-2.0", metric={"top1": 88.11},
+        config="configs/skeleton/stgcn_pyskl_ntu60_xsub_joint.py", converter="convert_stgcn_pyskl",
         num_classes=60, notes=_MMACTION_STGCN_NOTE,
     ),
     ModelEntry(
@@ -187,16 +193,17 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         urls=((f"{_MMACTION_V1}/skeleton/stgcn/stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d/"
               "stgcn_8xb16-joint-u100-80e_ntu60-xsub-keypoint-2d_20221129-484a394a.pth"),),
         sha256="484a394a", source="https://github.com/open-mmlab/mmaction2",
-        licence="Apache-2.0", metric={"top1": 88.95}, converter="convert_stgcn_pyskl",
-        num_classes=60, notes=_MMACTION_STGCN_NOTE,
+        licence="Apache-2.0", metric={"top1": 88.95},
+        config="configs/skeleton/stgcn_pyskl_ntu60_xsub_hrnet2d_joint.py",
+        converter="convert_stgcn_pyskl", num_classes=60, notes=_MMACTION_STGCN_NOTE,
     ),
     ModelEntry(
         name="stgcn_ntu60_xsub_joint_pyskl", task=SKELETON,
         dataset="NTU RGB+D 60 X-Sub, 3-D joints",
         urls=(f"{_PYSKL_CKPT}/stgcn/stgcn_pyskl_ntu60_xsub_3dkp/j.pth",), sha256=None,
         source="https://github.com/kennymckormick/pyskl", licence="Apache-2.0",
-        metric={"top1": 87.8}, converter="convert_stgcn_pyskl", num_classes=60,
-        notes=_PYSKL_NOTE_STGCN,
+        metric={"top1": 87.8}, config="configs/skeleton/stgcn_pyskl_ntu60_xsub_joint.py",
+        converter="convert_stgcn_pyskl", num_classes=60, notes=_PYSKL_NOTE_STGCN,
     ),
     # --- CTR-GCN --------------------------------------------------------------------------
     ModelEntry(

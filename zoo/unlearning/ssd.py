@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
@@ -12,13 +13,29 @@ from zoo.registry import UNLEARNERS
 from zoo.unlearning.base import BaseUnlearner
 
 
-def diagonal_fisher(model: nn.Module, batches, desc: str = "importance") -> dict[str, torch.Tensor]:
+def diagonal_fisher(model: nn.Module, batches, desc: str = "importance",
+                    shard: bool | None = None) -> dict[str, torch.Tensor]:
     """Mean over mini-batches of the squared gradient of the batch-mean cross-entropy, per
     parameter (the importance of SSD's official code: sum of ``grad**2`` / number of batches).
+
+    Distributed (``shard`` true, default: when a process group with more than one rank is
+    initialised): every rank is given the same batch sequence and back-propagates batch ``i``
+    only when ``i % world_size == rank``; the sums of squared gradients and the batch counts
+    are then all-reduced, so every rank returns the importance of all batches (the
+    one-process result up to the order of the floating-point sums). ``model`` must be the
+    unwrapped model (a DDP wrapper would average the per-batch gradients before squaring).
     """
+    if isinstance(model, nn.parallel.DistributedDataParallel):
+        raise TypeError(f"{desc}: pass the model inside the DDP wrapper (model.module)")
+    if shard is None:
+        shard = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    rank, world = (dist.get_rank(), dist.get_world_size()) if shard else (0, 1)
     imp = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
     count = 0
-    for inputs, labels in tqdm(batches, desc=desc, leave=False):
+    for i, (inputs, labels) in enumerate(tqdm(batches, desc=desc, leave=False,
+                                              disable=rank != 0)):
+        if i % world != rank:
+            continue
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model.logits(inputs), labels).backward()
         for n, p in model.named_parameters():
@@ -26,6 +43,16 @@ def diagonal_fisher(model: nn.Module, batches, desc: str = "importance") -> dict
                 imp[n] += p.grad.detach() ** 2
         count += 1
     model.zero_grad(set_to_none=True)
+    if shard:
+        flat = torch.cat([v.flatten() for v in imp.values()]
+                         + [torch.tensor([float(count)], device=next(iter(imp.values())).device,
+                                         dtype=next(iter(imp.values())).dtype)])
+        dist.all_reduce(flat)
+        count = int(round(float(flat[-1])))
+        offset = 0
+        for v in imp.values():
+            v.copy_(flat[offset:offset + v.numel()].view_as(v))
+            offset += v.numel()
     if count == 0:
         raise ValueError(f"{desc}: no batch")
     return {n: v / count for n, v in imp.items()}
@@ -63,6 +90,9 @@ class SSD(BaseUnlearner):
         alpha: selection threshold.
         lam: dampening constant.
         batch_size: batch size of both importance passes (default: the config's).
+
+    Under ``torch.distributed`` both importance passes are shared out over the ranks and
+    all-reduced (:func:`diagonal_fisher`), so every rank dampens the same parameters.
     """
 
     uses_retain_data = False

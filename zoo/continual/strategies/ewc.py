@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
@@ -47,16 +48,25 @@ class FisherRows:
     def _probs(self, x):
         return self.model.logits(x).softmax(-1)
 
-    def rows(self, inputs, labels):
-        """Yield ``(weights [m], G [m, P])`` chunks; ``F = sum_i w_i g_i g_i^T / n``."""
-        for i in range(0, len(inputs), self.chunk):
+    def rows(self, inputs, labels, keep=None):
+        """Yield ``(weights [m], G [m, P])`` chunks; ``F = sum_i w_i g_i g_i^T / n``.
+
+        ``keep(k)`` false skips chunk ``k`` (distributed sharding); sampled labels are still
+        drawn for skipped chunks, so the generator advances as in an unsharded pass.
+        """
+        for k, i in enumerate(range(0, len(inputs), self.chunk)):
             x, y = inputs[i:i + self.chunk], labels[i:i + self.chunk]
+            mine = keep is None or keep(k)
             if self.estimate == "empirical":
-                yield torch.ones(len(x)), per_sample_grads(self.model, self.names, x, y)
+                if mine:
+                    yield torch.ones(len(x)), per_sample_grads(self.model, self.names, x, y)
             elif self.estimate == "sampled":
                 probs = self._probs(x).cpu()
                 y = torch.multinomial(probs, 1, generator=self.generator).flatten().to(x.device)
-                yield torch.ones(len(x)), per_sample_grads(self.model, self.names, x, y)
+                if mine:
+                    yield torch.ones(len(x)), per_sample_grads(self.model, self.names, x, y)
+            elif not mine:
+                continue
             else:
                 probs = self._probs(x)
                 for c in range(probs.shape[1]):
@@ -151,7 +161,11 @@ class EWC(Strategy):
         return inputs, labels
 
     def consolidate(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> None:
-        """Compute the Fisher of ``(inputs, labels)`` at the current weights and store it."""
+        """Compute the Fisher of ``(inputs, labels)`` at the current weights and store it.
+
+        Under ``torch.distributed`` every rank must pass the same ``inputs`` (the loop gathers
+        the task data); the diagonal Fisher's per-sample gradients are then shared out over
+        the ranks and all-reduced."""
         names = [n for n, p in model.named_parameters() if p.requires_grad]
         shapes = {n: p.shape for n, p in model.named_parameters() if n in names}
         device = next(model.parameters()).device
@@ -162,10 +176,16 @@ class EWC(Strategy):
         inputs, labels = inputs.to(device), labels.to(device)
         n = len(inputs)
         if self.fisher_type == "diagonal":
-            diag = None
-            for w, g in estimator.rows(inputs, labels):
-                part = (w.to(g.device)[:, None] * g ** 2).sum(0)
-                diag = part if diag is None else diag + part
+            # distributed: the ranks (all given the same gathered task data) share the chunks
+            # of per-sample gradients out and sum their parts, so every rank gets the Fisher
+            # of the whole task (the rank-1 Fisher needs all rows; every rank computes it)
+            shard = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+            rank, world = (dist.get_rank(), dist.get_world_size()) if shard else (0, 1)
+            diag = torch.zeros(sum(shapes[name].numel() for name in names), device=device)
+            for w, g in estimator.rows(inputs, labels, keep=lambda k: k % world == rank):
+                diag += (w.to(g.device)[:, None] * g ** 2).sum(0)
+            if shard:
+                dist.all_reduce(diag)
             flat, scale = diag / n, 1.0
         else:
             rows = torch.cat([g for _, g in estimator.rows(inputs, labels)])  # [n, P]

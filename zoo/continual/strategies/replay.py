@@ -51,12 +51,15 @@ class ER(Strategy):
     def replay_batch(self, device) -> dict[str, torch.Tensor] | None:
         if self.buffer.is_empty():
             return None
-        return self.replay_sample(self.buffer, self.replay_batch_size, device)
+        batch = self.replay_sample(self.buffer, self.replay_batch_size)
+        return {k: [x.to(device) for x in v] if isinstance(v, list) else v.to(device)
+                for k, v in batch.items()}
 
     def loss(self, model, inputs, labels):
-        mem = self.replay_batch(inputs.device)
+        mem = self.replay_batch(inputs.device if torch.is_tensor(inputs) else inputs[0].device)
         if mem is not None:
-            inputs = torch.cat([inputs, mem["inputs"]])
+            inputs = list(inputs) + list(mem["inputs"]) if isinstance(inputs, list) \
+                else torch.cat([inputs, mem["inputs"]])  # MIL bags are lists
             labels = torch.cat([labels, mem["labels"]])
         return {"loss_cls": F.cross_entropy(model.logits(inputs), labels)}
 

@@ -1,0 +1,154 @@
+"""ST-GCN as re-implemented by PYSKL (Duan et al., ACM MM 2022) and MMAction2 1.x.
+
+The network of Yan, Xiong & Lin ("Spatial Temporal Graph Convolutional Networks for
+Skeleton-Based Action Recognition", AAAI 2018) in PYSKL's generalised form, whose checkpoints
+(PYSKL model zoo, MMAction2 ``configs/skeleton/stgcn``) the zoo's official-layout
+:class:`~zoo.models.skeleton.stgcn.STGCN` cannot load:
+
+* a graph unit per block (:class:`~.pyskl_units.AdaptiveGraphConv`: its own adjacency copy
+  ``A`` and, for ``'importance'`` / ``'offset'``, a learnable ``PA``; BN and ReLU inside the
+  unit; optional inner residual ``gcn_with_res``);
+* a temporal unit (``tcn_type='unit_tcn'``: 9x1 conv + BN + dropout, or ``'mstcn'``: the
+  multi-scale module of STGCN++);
+* a block residual (identity, or strided 1x1 conv + BN when the width or T changes);
+* input BatchNorm per (joint, channel) (``data_bn_type='VC'``) or per (person, joint, channel)
+  (``'MVC'``), or none;
+* stages: the first block (only when ``in_channels != base_channels``) maps the input to
+  ``base_channels`` without residual; blocks 2..``num_stages`` multiply the width by
+  ``ch_ratio`` at ``inflate_stages`` and halve T at ``down_stages``; dropout is applied in all
+  but the first stage.
+
+With PYSKL's defaults (``'importance'``, ``unit_tcn``, ``'VC'``) the computation equals the
+AAAI'18 network; STGCN++ is ``gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn'`` on the
+``'spatial'`` graph. The graph of PYSKL's ``nturgb+d`` layout is the zoo's ``ntu25_pyskl``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from zoo.registry import MODELS
+
+from .graph import Graph
+from .pyskl_units import DEFAULT_MS_CFG, AdaptiveGraphConv, MultiScaleTemporal, TemporalUnit
+
+EPS = 1e-4
+DATA_BN_TYPES = ("VC", "MVC", None)
+TCN_TYPES = ("unit_tcn", "mstcn")
+
+
+class PysklSTGCNBlock(nn.Module):
+    """Graph unit, temporal unit, block residual, ReLU (PYSKL's ``STGCNBlock``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, A: torch.Tensor, stride: int = 1,
+                 residual: bool = True, gcn_adaptive: str | None = "importance",
+                 gcn_conv_pos: str = "pre", gcn_with_res: bool = False,
+                 tcn_type: str = "unit_tcn", tcn_dropout: float = 0.0,
+                 tcn_ms_cfg: Sequence = DEFAULT_MS_CFG, tcn_mid_channels: float | None = None):
+        super().__init__()
+        self.gcn = AdaptiveGraphConv(in_channels, out_channels, A, gcn_adaptive, gcn_conv_pos,
+                                     gcn_with_res)
+        if tcn_type == "unit_tcn":
+            self.tcn = TemporalUnit(out_channels, out_channels, 9, stride, dropout=tcn_dropout)
+        elif tcn_type == "mstcn":
+            self.tcn = MultiScaleTemporal(out_channels, out_channels, tcn_mid_channels,
+                                          tcn_dropout, tcn_ms_cfg, stride)
+        else:
+            raise ValueError(f"unknown tcn_type {tcn_type!r}; use one of {TCN_TYPES}")
+        if not residual:
+            self.residual = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = TemporalUnit(in_channels, out_channels, 1, stride)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.tcn(self.gcn(x))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        return self.relu(y)
+
+
+@MODELS.register_module()
+class PysklSTGCN(nn.Module):
+    """ST-GCN backbone in PYSKL's / MMAction2 1.x's form (loads their checkpoints).
+
+    Args:
+        graph_cfg: ``Graph`` arguments; PYSKL's ``layout='nturgb+d'`` is ``'ntu25_pyskl'``,
+            ``'coco'`` is ``'coco17'``, ``'openpose'`` is ``'openpose18'``.
+        in_channels: channels per joint (3: xyz, or x, y, score).
+        base_channels / ch_ratio: width of the first stage and its inflation factor.
+        data_bn_type: ``'VC'``, ``'MVC'`` (needs ``num_person``) or ``None``.
+        num_person: persons M (only used by ``'MVC'``).
+        num_stages / inflate_stages / down_stages: 1-based stage layout (see the module doc).
+        gcn_adaptive / gcn_conv_pos / gcn_with_res: :class:`AdaptiveGraphConv` options.
+        tcn_type: ``'unit_tcn'`` or ``'mstcn'``; ``tcn_dropout`` (not in the first stage),
+            ``tcn_ms_cfg`` / ``tcn_mid_channels`` for ``'mstcn'``.
+
+    Input ``[N, M, T, V, C]``; output ``[N, M, C_out, T_out, V]``.
+    """
+
+    def __init__(self, graph_cfg: dict | None = None, in_channels: int = 3,
+                 base_channels: int = 64, data_bn_type: str | None = "VC", ch_ratio: float = 2,
+                 num_person: int = 2, num_stages: int = 10,
+                 inflate_stages: Sequence[int] = (5, 8), down_stages: Sequence[int] = (5, 8),
+                 gcn_adaptive: str | None = "importance", gcn_conv_pos: str = "pre",
+                 gcn_with_res: bool = False, tcn_type: str = "unit_tcn",
+                 tcn_dropout: float = 0.0, tcn_ms_cfg: Sequence = DEFAULT_MS_CFG,
+                 tcn_mid_channels: float | None = None):
+        super().__init__()
+        if data_bn_type not in DATA_BN_TYPES:
+            raise ValueError(f"unknown data_bn_type {data_bn_type!r}; use one of "
+                             f"{DATA_BN_TYPES}")
+        graph_cfg = dict(graph_cfg or dict(layout="ntu25_pyskl", mode="stgcn_spatial"))
+        self.graph = Graph(**graph_cfg)
+        A = torch.tensor(self.graph.A, dtype=torch.float32)
+        self.num_joints = A.shape[1]
+        self.in_channels, self.num_person, self.data_bn_type = in_channels, num_person, data_bn_type
+        if data_bn_type == "MVC":
+            self.data_bn = nn.BatchNorm1d(num_person * in_channels * self.num_joints)
+        elif data_bn_type == "VC":
+            self.data_bn = nn.BatchNorm1d(in_channels * self.num_joints)
+        else:
+            self.data_bn = nn.Identity()
+
+        common = dict(gcn_adaptive=gcn_adaptive, gcn_conv_pos=gcn_conv_pos,
+                      gcn_with_res=gcn_with_res, tcn_type=tcn_type, tcn_ms_cfg=tcn_ms_cfg,
+                      tcn_mid_channels=tcn_mid_channels)
+        blocks = []
+        if in_channels != base_channels:  # stage 1: input -> base width, no residual
+            blocks.append(PysklSTGCNBlock(in_channels, base_channels, A, 1, residual=False,
+                                          **common))
+        channels, inflations = base_channels, 0
+        for stage in range(2, num_stages + 1):
+            inflations += stage in inflate_stages
+            out = int(base_channels * ch_ratio ** inflations + EPS)
+            blocks.append(PysklSTGCNBlock(channels, out, A, 2 if stage in down_stages else 1,
+                                          tcn_dropout=tcn_dropout, **common))
+            channels = out
+        self.layers = nn.ModuleList(blocks)
+        self.out_channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            raise ValueError(f"PysklSTGCN expects [N, M, T, V, C], got shape {tuple(x.shape)}")
+        n, m, t, v, c = x.shape
+        if v != self.num_joints or c != self.in_channels:
+            raise ValueError(f"PysklSTGCN built for V={self.num_joints} joints "
+                             f"({self.graph.layout.name}) and C={self.in_channels} channels "
+                             f"got V={v}, C={c}")
+        if self.data_bn_type == "MVC" and m != self.num_person:
+            raise ValueError(f"data_bn_type='MVC' was built for M={self.num_person} persons, "
+                             f"got M={m}")
+        x = x.permute(0, 1, 3, 4, 2)  # N M V C T
+        if self.data_bn_type == "MVC":
+            x = self.data_bn(x.reshape(n, m * v * c, t))
+        else:
+            x = self.data_bn(x.reshape(n * m, v * c, t))
+        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        for block in self.layers:
+            x = block(x)
+        return x.reshape(n, m, *x.shape[1:])

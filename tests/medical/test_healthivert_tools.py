@@ -1,0 +1,42 @@
+"""tools/test.py on the HealthiVert config: metrics and the --show-dir PNG per vertebra."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from zoo.models.medical.healthivert_gan import HealthiVertGAN
+
+CONFIG = "configs/medical/healthivert_phantom.py"
+
+
+def test_test_tool_writes_one_png_per_vertebra(tmp_path):
+    sys.path.insert(0, "tools")
+    from test import main
+
+    torch.manual_seed(0)
+    model = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)),
+                           discriminator=dict(ndf=8, n_layers=3), max_height=24, local_width=18)
+    ckpt = tmp_path / "tiny.pth"
+    torch.save({"state_dict": model.state_dict()}, ckpt)
+    options = ["model.generator.ngf=4", "model.generator.dilations=[2,4]",
+               "model.discriminator.ndf=8", f"test_dataloader.dataset.data_root={tmp_path / 'ph'}",
+               "test_dataloader.dataset.num_cases=1"]
+    metrics = main([CONFIG, str(ckpt), "--work-dir", str(tmp_path / "work"),
+                    "--show-dir", str(tmp_path / "png"), "--show-max", "1",
+                    "--cfg-options", *options])
+    assert metrics["healthivert/num_vertebrae"] == 1
+    pngs = sorted((tmp_path / "png").glob("*.png"))
+    assert [p.name for p in pngs] == ["case0000_vertebra" + pngs[0].name.split("vertebra")[1]]
+    assert pngs[0].stat().st_size > 10_000
+
+
+def test_show_dir_without_a_show_hook_is_named(tmp_path):
+    sys.path.insert(0, "tools")
+    from test import show_hook
+
+    from zoo.runner_utils import load_config
+
+    cfg = load_config("configs/image/smallcnn_digits.py", work_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="smallcnn_digits.py: --show-dir needs a `show_hook`"):
+        show_hook(cfg, str(tmp_path), 2, "configs/image/smallcnn_digits.py")
