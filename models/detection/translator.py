@@ -24,7 +24,20 @@ def _conv_bn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
                          nn.ReLU(inplace=True))
 
 
-class _PlainEncoder(nn.Module):
+class _StagedEncoder(nn.Module):
+    """Runs ``self.stages`` in turn and returns every stage's output (the U-Net skips)."""
+
+    stages: nn.ModuleList
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
+class _PlainEncoder(_StagedEncoder):
     """Stages of (stride-2 conv, conv); stage i has stride 2^(i+1)."""
 
     def __init__(self, in_channels: int, channels: Sequence[int]):
@@ -36,15 +49,8 @@ class _PlainEncoder(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.out_channels = list(channels)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
 
-
-class _ResNetEncoder(nn.Module):
+class _ResNetEncoder(_StagedEncoder):
     """torchvision ResNet features at strides 2, 4, 8, 16, 32 (first ``depth`` of them)."""
 
     def __init__(self, name: str, in_channels: int, depth: int):
@@ -59,13 +65,6 @@ class _ResNetEncoder(nn.Module):
         ][:depth])
         self.out_channels = [64, 64 * expansion, 128 * expansion, 256 * expansion,
                              512 * expansion][:depth]
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
 
 
 class _DecoderBlock(nn.Module):
