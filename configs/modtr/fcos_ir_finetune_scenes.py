@@ -9,6 +9,6 @@ val_dataloader = dict(dataset=dict(modality="ir"))
 test_dataloader = dict(dataset=dict(modality="ir"))
 load_from = "work_dirs/fcos_rgb_scenes/epoch_9.pth"
 
-train_cfg = dict(max_epochs=2, val_interval=2)
+train_cfg = dict(max_epochs=8, val_interval=8)
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
-param_scheduler = [dict(type="CosineAnnealingLR", by_epoch=True, T_max=2, eta_min=1e-5)]
+param_scheduler = [dict(type="CosineAnnealingLR", by_epoch=True, T_max=8, eta_min=1e-5)]

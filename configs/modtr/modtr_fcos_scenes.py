@@ -22,10 +22,10 @@ train_dataloader = dict(dataset=dict(modality="ir", num_samples=160))
 val_dataloader = dict(dataset=dict(modality="ir"))
 test_dataloader = dict(dataset=dict(modality="ir"))
 
-train_cfg = dict(max_epochs=2, val_interval=2)
+train_cfg = dict(max_epochs=8, val_interval=8)
 optim_wrapper = dict(optimizer=dict(type="AdamW", lr=1e-3, weight_decay=1e-4),
                      clip_grad=dict(max_norm=0.5))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=10),
-    dict(type="CosineAnnealingLR", by_epoch=True, T_max=2, eta_min=1e-5),
+    dict(type="CosineAnnealingLR", by_epoch=True, T_max=8, eta_min=1e-5),
 ]
