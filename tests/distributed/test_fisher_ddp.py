@@ -81,6 +81,16 @@ def ewc_fisher(estimate: str) -> dict:
     return ewc.fishers[0]
 
 
+def ewc_fisher_without_reduce(estimate: str) -> dict:
+    """Rank 0's own chunks only: the all-reduce is skipped (control for the test below)."""
+    from unittest import mock
+
+    import torch.distributed as dist
+
+    with mock.patch.object(dist, "all_reduce", lambda tensor, *args, **kwargs: None):
+        return ewc_fisher(estimate)
+
+
 def _close(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for k in a:
@@ -104,5 +114,11 @@ def test_ssd_importance_is_reduced_over_ranks():
 @pytest.mark.parametrize("estimate", ["empirical", "sampled", "exact"])
 def test_ewc_diagonal_fisher_is_reduced_over_ranks(estimate):
     single = ewc_fisher(estimate)
-    for got in run_on_ranks(ewc_fisher, estimate):
-        _close(got, single)
+    assert sum(float(v.abs().sum()) for v in single.values()) > 0
+    ranks = run_on_ranks(ewc_fisher, estimate)
+    assert len(ranks) == 2
+    for got in ranks:
+        _close(got, single)  # every rank holds the Fisher of the whole data
+    # the ranks really share the work: without the all-reduce rank 0 has only its part
+    local = run_on_ranks(ewc_fisher_without_reduce, estimate)[0]
+    assert max(float((local[k] - single[k]).abs().max()) for k in local) > 1e-6
