@@ -3,7 +3,7 @@
 Example (after ``uv run tools/train.py configs/medical/healthivert_phantom.py``)::
 
     OMP_NUM_THREADS=1 uv run benchmarks/healthivert_phantom.py \
-        --checkpoint work_dirs/healthivert_phantom/iter_300.pth
+        --checkpoint work_dirs/healthivert_phantom/iter_1200.pth
 
 Measures on phantoms whose pre-fracture heights are known: MAE (mm) between synthesised and
 true pre-fracture section heights, SHRM height MAE, RHLV vs planted section loss (MAE,
@@ -103,7 +103,8 @@ def main(argv=None) -> dict:
     rhlv_true = np.array([[r["rhlv_true"][s] for s in SECTIONS] for r in rows])
     syn_h = np.array([[r["height_syn"][s] for s in SECTIONS] for r in rows])
     true_h = np.array([[r["height_true"][s] for s in SECTIONS] for r in rows])
-    ori_h = np.array([[r["height_ori"][s] for s in SECTIONS] for r in rows])
+    # the fractured heights in the true pre-fracture sections: independent of the model
+    ori_h = np.array([[r["height_ori_true"][s] for s in SECTIONS] for r in rows])
     result = dict(
         config=args.config, checkpoint=args.checkpoint, cases=args.cases, seed=args.seed,
         num_slices=len(preds), grade_counts=np.bincount(grades, minlength=4).tolist(),

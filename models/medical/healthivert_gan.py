@@ -10,7 +10,8 @@ PatchGANs on (real, detached fake); update the generator with
 * masked L1: mean of fine and coarse composite L1 x ``l1`` (200) x (pixels / band pixels) x 2;
 * Dice of the fine segmentation vs the real target mask x 15 (EEM/segmentation);
 * Dice of the coarse segmentation vs the adjacent healthy vertebrae x 10;
-* edge MSE between Sobel maps of the generated and real target masks x 800 (EEM);
+* edge MSE between Sobel maps of the thresholded generated and the real target masks x 800
+  (EEM; see ``edge_mask``);
 * SHRM height: mean relative error of both stages' heights x 40 each.
 
 A composite keeps the real tissue outside the synthesised vertebra: its ``h`` rows
@@ -18,8 +19,8 @@ A composite keeps the real tissue outside the synthesised vertebra: its ``h`` ro
 and below from the real crop shifted apart by ``h - visible height``.
 
 Deliberate differences from the official code, for the reasons given:
-* the Sobel edges and the mask discriminator see the *soft* (sigmoid) fine segmentation;
-  the official code thresholds it first, so those two terms send no gradient to the generator;
+* the mask discriminator sees the *soft* (sigmoid) fine segmentation; the official code
+  thresholds it first, so that term sends no gradient to the generator;
 * the L1 area factor uses (pixels / band pixels) of the whole batch; the official factor
   divides the per-image area by the mask count of the whole batch (weight shrinks with batch).
 
@@ -88,10 +89,18 @@ class HealthiVertGAN(BaseModel):
         local_width: width in pixels of the central strip seen by the local discriminator
             (70 of 256 in the paper).
         loss_weights: overrides of ``DEFAULT_WEIGHTS``.
+        edge_mask: ``'hard'`` (default, as the official code): the edge loss compares the
+            Sobel map of the thresholded fine segmentation, so it is a logged agreement
+            measure that sends no gradient (the clipped Sobel of a binary mask is flat
+            almost everywhere). ``'soft'``: the Sobel map of the sigmoid output, the paper's
+            wording; at the paper's weight (800) it pins the segmentation to a flat map —
+            on the phantom config the fine Dice loss stayed at 12.0 of 15 for 300 iterations,
+            against 1.2 after 400 with ``'hard'``.
     """
 
     def __init__(self, generator: dict | None = None, discriminator: dict | None = None,
                  max_height: int = 24, local_width: int = 18, loss_weights: dict | None = None,
+                 edge_mask: str = "hard",
                  data_preprocessor: dict | None = None, init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = HealthiVertGenerator(**(generator or {}))
@@ -99,6 +108,10 @@ class HealthiVertGAN(BaseModel):
         self.sobel = Sobel()
         self.max_height, self.local_width = max_height, local_width
         self.w = {**DEFAULT_WEIGHTS, **(loss_weights or {})}
+        if edge_mask not in ("hard", "soft"):
+            raise ValueError(f"HealthiVertGAN: edge_mask must be 'hard' or 'soft', got "
+                             f"{edge_mask!r}")
+        self.edge_mask = edge_mask
 
     # ------------------------------------------------------------------ generation
     def generate(self, inputs: dict) -> dict:
@@ -140,6 +153,9 @@ class HealthiVertGAN(BaseModel):
                                          self._gan(d(fake, name), False))
                 for name, real, fake in self._d_pairs(inputs, out, detach=True)}
 
+    def _edge_mask(self, seg: torch.Tensor) -> torch.Tensor:
+        return seg if self.edge_mask == "soft" else (seg > 0.5).to(seg).detach()
+
     def generator_losses(self, inputs: dict, out: dict) -> dict:
         w = self.w
         # the generator step needs no discriminator gradients: call the unwrapped network, so
@@ -160,8 +176,8 @@ class HealthiVertGAN(BaseModel):
             * w["dice_fine"],
             loss_dice_coarse=(1 - dice_coefficient(out["coarse_seg"], inputs["neighbours"]))
             * w["dice_coarse"],
-            loss_edge=F.mse_loss(self.sobel(out["fine_seg"]), self.sobel(inputs["real_mask"]))
-            * w["edge"],
+            loss_edge=F.mse_loss(self.sobel(self._edge_mask(out["fine_seg"])),
+                                 self.sobel(inputs["real_mask"])) * w["edge"],
             loss_height=rel.mean())
 
     # ------------------------------------------------------------------ mmengine API

@@ -120,6 +120,34 @@ def test_derpp_full_head_matches_the_logits_of_classes_that_arrive_later(stub_lo
     assert grow.num_outputs(0) == 2 and grow.num_outputs(1) == 4
 
 
+def test_derpp_one_forward_pass_normalises_buffer_and_current_samples_together(stub_loop):
+    # In train mode BatchNorm normalises each pass by its own statistics; the joint pass (as
+    # Avalanche) puts the current batch and both buffer minibatches in one batch.
+    x_old, y_old = batch(stub_loop, 0, 6)
+    x, y = batch(stub_loop, 1, 6)
+    model = tiny_classifier(8).train()
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    losses = {}
+    for joint in (True, False):
+        der = attach(DERPP(buffer_size=10, alpha=1.0, beta=1.0, joint_forward=joint),
+                     stub_loop)
+        der.loss(model, x_old, y_old)
+        der.after_iter(model, x_old, y_old)
+        torch.manual_seed(3)
+        losses[joint] = der.loss(model, x, y)
+    torch.manual_seed(3)
+    m1, m2 = der.buffer.sample(16), der.buffer.sample(16)
+    out = model.logits(torch.cat([x, m1["inputs"], m2["inputs"]]))
+    n1 = 6 + len(m1["inputs"])
+    torch.testing.assert_close(losses[True]["loss_cls"], F.cross_entropy(out[:6], y))
+    torch.testing.assert_close(losses[True]["loss_der"],
+                               masked_logit_mse(out[6:n1], m1["logits"], m1["logit_width"]))
+    torch.testing.assert_close(losses[True]["loss_derpp"],
+                               F.cross_entropy(out[n1:], m2["labels"]))
+    torch.testing.assert_close(losses[False]["loss_cls"], F.cross_entropy(model.logits(x), y))
+    assert not torch.isclose(losses[True]["loss_cls"], losses[False]["loss_cls"])
+
+
 # EWC --------------------------------------------------------------------------------------
 def flat_grads(model, x, y):
     rows = []

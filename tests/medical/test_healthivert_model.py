@@ -117,6 +117,27 @@ def test_train_step_updates_both_players_and_learns(healthy_dataset):
     assert len(preds) == 8 and preds[0]["syn_mask"].shape == (64, 64)
 
 
+def test_edge_loss_on_the_thresholded_mask_sends_no_gradient(healthy_dataset):
+    # The official code measures the EEM edge loss on the thresholded segmentation; on the
+    # sigmoid output (edge_mask='soft') the term pins the segmentation to a flat map.
+    batch = default_collate([healthy_dataset[i] for i in range(4)])
+    grads = {}
+    for mode in ("hard", "soft"):
+        torch.manual_seed(0)
+        model = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)),
+                               discriminator=dict(ndf=8, n_layers=3), edge_mask=mode)
+        inputs = model.data_preprocessor(batch, True)["inputs"]
+        out = model.generate(inputs)
+        loss = model.generator_losses(inputs, out)["loss_edge"]
+        assert loss.item() > 0
+        grads[mode] = torch.autograd.grad(loss, out["fine_seg"]) if loss.requires_grad \
+            else None
+    assert grads["hard"] is None
+    assert grads["soft"][0].abs().sum() > 0
+    with pytest.raises(ValueError, match="edge_mask"):
+        HealthiVertGAN(edge_mask="straight")
+
+
 def test_grading_cross_validation_separates_grades():
     rng = np.random.default_rng(0)
     centres = {0: 0.05, 1: 0.22, 2: 0.32, 3: 0.47}

@@ -3,7 +3,7 @@
 Example::
 
     uv run tools/medical/healthivert_demo.py configs/medical/healthivert_phantom.py \
-        work_dirs/healthivert_phantom/iter_300.pth --case 3 --out healthivert_demo.png
+        work_dirs/healthivert_phantom/iter_1200.pth --case 3 --out healthivert_demo.png
 
 ``--data-root`` is a folder of ``case_0000``-style folders (``ct.nii.gz``, ``label.nii.gz``,
 ``meta.json`` naming ``target_label``; ``healthy_label.nii.gz`` optional); by default the

@@ -15,8 +15,9 @@ def aggregate_vertebrae(predictions: list[dict], min_rel_height: float = 0.64) -
     """Group per-slice predictions by (case, vertebra) and measure each vertebra.
 
     Returns one dict per vertebra with the synthesised / true-healthy / original section
-    heights (mm), RHLV from the synthesis and from the true healthy mask, the planted section
-    losses, the grade, and the SHRM height (mean over slices, mm).
+    heights (mm; ``height_ori`` in the sections of the synthesised mask, ``height_ori_true``
+    in those of the true pre-fracture mask), RHLV from the synthesis and from the true healthy
+    mask, the planted section losses, the grade, and the SHRM height (mean over slices, mm).
     """
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for p in predictions:
@@ -34,7 +35,8 @@ def aggregate_vertebrae(predictions: list[dict], min_rel_height: float = 0.64) -
                          healthy_height_mm=float(items[0]["healthy_height_mm"]),
                          true_loss=[float(v) for v in np.asarray(items[0]["true_loss"])],
                          height_syn=syn_res.height_syn, height_true=true_res.height_syn,
-                         height_ori=syn_res.height_ori, rhlv_syn=syn_res.rhlv,
+                         height_ori=syn_res.height_ori,
+                         height_ori_true=true_res.height_ori, rhlv_syn=syn_res.rhlv,
                          rhlv_true=true_res.rhlv, shrm_height_mm=float(np.mean(shrm))))
     return rows
 
