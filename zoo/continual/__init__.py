@@ -8,7 +8,7 @@ from which :mod:`zoo.continual.metrics` computes the standard metrics.
 from . import strategies  # noqa: F401
 from .buffers import HerdingBuffer, ReservoirBuffer, herding_order  # noqa: F401
 from .checkpoint import find_latest_task_checkpoint, load_task_checkpoint, save_task_checkpoint  # noqa: F401
-from .dataset import ClassIncrementalSubset, MemoryDataset  # noqa: F401
+from .dataset import ClassIncrementalSubset, MemoryDataset, SampleFilter  # noqa: F401
 from .head import expand_linear, set_num_classes  # noqa: F401
 from .loop import ContinualTrainLoop  # noqa: F401
 from .metrics import continual_metrics  # noqa: F401

@@ -97,6 +97,61 @@ class ClassIncrementalSubset(Dataset):
         """Present for mmengine's dataset protocol; the wrapper is built eagerly."""
 
 
+@DATASETS.register_module()
+class SampleFilter(Dataset):
+    """The samples of an mmengine ``BaseDataset`` whose info ``key`` is one of ``values``,
+    e.g. ``key='subject'`` to hold some training subjects out as a validation split
+    (hyper-parameters of a continual method chosen without touching the test split).
+
+    Args:
+        dataset: the inner data set, or its config.
+        key: a field of every sample's ``get_data_info(i)``.
+        values: the values to keep.
+    """
+
+    def __init__(self, dataset, key: str, values: Sequence):
+        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        if not hasattr(self.dataset, "get_data_info"):
+            raise TypeError(f"SampleFilter: {type(self.dataset).__name__} has no "
+                            "get_data_info(i); wrap an mmengine BaseDataset")
+        if hasattr(self.dataset, "full_init"):
+            self.dataset.full_init()
+        self.key, self.values = key, list(values)
+        keep, seen = [], set()
+        for i in range(len(self.dataset)):
+            info = self.dataset.get_data_info(i)
+            if key not in info:
+                raise KeyError(f"SampleFilter: sample {i} of {type(self.dataset).__name__} has "
+                               f"no {key!r} (keys: {sorted(info)})")
+            seen.add(info[key])
+            if info[key] in self.values:
+                keep.append(i)
+        if not keep:
+            raise ValueError(f"SampleFilter: no sample of {type(self.dataset).__name__} has "
+                             f"{key} in {self.values} (values present: {sorted(seen)})")
+        self.indices = np.asarray(keep, dtype=np.int64)
+
+    @property
+    def metainfo(self) -> dict:
+        return dict(getattr(self.dataset, "metainfo", {}) or {})
+
+    @property
+    def pipeline(self):
+        return getattr(self.dataset, "pipeline", None)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def get_data_info(self, idx: int) -> dict:
+        return self.dataset.get_data_info(int(self.indices[idx]))
+
+    def __getitem__(self, idx: int):
+        return self.dataset[int(self.indices[idx])]
+
+    def full_init(self) -> None:
+        """Present for mmengine's dataset protocol; the wrapper is built eagerly."""
+
+
 class MemoryDataset(Dataset):
     """Packed samples held as tensors (a replay memory), in the form pipelines produce:
     ``{'inputs': tensor, 'data_samples': ClsDataSample(gt_label)}``."""

@@ -96,14 +96,33 @@ class EWC(Strategy):
             running diagonal ``F <- gamma F + F_t`` anchored at the latest weights (Schwarz
             et al., "Progress & Compress", ICML 2018).
         max_samples: Fisher estimated on at most this many samples of the task (seeded).
+        penalty_step: how the penalty enters training. ``'gradient'`` (the paper): its
+            gradient is added to the loss. With SGD this is unstable once ``lr * lambda_ *
+            F`` exceeds the optimizer's stability limit (2 for plain SGD, less with Nesterov
+            momentum) for the stiffest weights, so strengths that would protect the old tasks
+            diverge. ``'proximal'``: the optimizer steps on the task loss alone and each step
+            is followed by the exact proximal step of the penalty, ``theta <- argmin_u
+            penalty(u) + ||u - theta||^2 / (2 c)`` with ``c`` the parameter's step size
+            (its learning rate, divided by ``1 - momentum`` under momentum: see
+            :meth:`effective_step`): for the diagonal Fisher ``theta* + (theta - theta*) /
+            (1 + c lambda_ F)`` (summed over the tasks' terms), for rank-1 Fisher terms the
+            Sherman-Morrison / Woodbury closed form. This is proximal gradient descent on
+            the same EWC objective (its fixed points are the objective's stationary points);
+            it is stable for any ``lambda_``. It needs an optimizer whose step is ``lr``
+            times a direction (``torch.optim.SGD``, with or without momentum).
     """
 
     def __init__(self, lambda_: float = 100.0, fisher_type: str = "diagonal",
                  fisher_estimate: str = "empirical", mode: str = "separate",
-                 gamma: float = 1.0, max_samples: int = 512):
+                 gamma: float = 1.0, max_samples: int = 512, penalty_step: str = "gradient"):
         super().__init__()
         if fisher_type not in ("diagonal", "rank1"):
             raise ValueError(f"fisher_type must be 'diagonal' or 'rank1', got {fisher_type!r}")
+        if penalty_step not in ("gradient", "proximal"):
+            raise ValueError(f"penalty_step must be 'gradient' or 'proximal', got "
+                             f"{penalty_step!r}")
+        self.penalty_step = penalty_step
+        self._prox_cache: tuple | None = None
         if mode not in ("separate", "online"):
             raise ValueError(f"mode must be 'separate' or 'online', got {mode!r}")
         if fisher_type == "rank1" and (mode == "online" or fisher_estimate == "exact"):
@@ -148,8 +167,135 @@ class EWC(Strategy):
     def loss(self, model, inputs, labels):
         losses = super().loss(model, inputs, labels)
         if self.anchors:
-            losses["loss_ewc"] = self.penalty(model)
+            if self.penalty_step == "gradient":
+                losses["loss_ewc"] = self.penalty(model)
+            else:  # logged only (no 'loss' in the key): applied by the proximal step
+                with torch.no_grad():
+                    losses["ewc_penalty"] = self.penalty(model).detach()
         return losses
+
+    # proximal step ----------------------------------------------------------------------------
+    @staticmethod
+    def _pad(ref: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``ref`` in a zero tensor of ``like``'s shape (the head has grown since)."""
+        if ref.shape == like.shape:
+            return ref.to(like.device, like.dtype)
+        out = torch.zeros_like(like)
+        out[tuple(slice(0, s) for s in ref.shape)] = ref.to(like.device, like.dtype)
+        return out
+
+    def _proximal_terms(self, params: dict[str, torch.Tensor]):
+        """Per-parameter tensors of the penalty at the current shapes, cached.
+
+        Diagonal: ``{name: (A, B)}`` with ``A = sum_k F_k`` and ``B = sum_k F_k theta*_k``.
+        Rank-1: ``(vs, bs, scales)`` with ``vs[k] = {name: v_k}`` and ``bs[k] = v_k .
+        theta*_k``, so the penalty is ``lambda_/2 sum_k s_k (v_k . theta - b_k)^2``.
+        """
+        key = (len(self.fishers), tuple((n, tuple(p.shape)) for n, p in params.items()))
+        if self._prox_cache is not None and self._prox_cache[0] == key:
+            return self._prox_cache[1]
+        if self.fisher_type == "diagonal":
+            terms: dict = {}
+            for anchor, fisher in zip(self.anchors, self.fishers):
+                for name, f in fisher.items():
+                    a = self._pad(f, params[name])
+                    b = self._pad(f * anchor[name], params[name])
+                    if name in terms:
+                        terms[name] = (terms[name][0] + a, terms[name][1] + b)
+                    else:
+                        terms[name] = (a, b)
+        else:
+            vs, bs = [], []
+            for anchor, fisher in zip(self.anchors, self.fishers):
+                vs.append({name: self._pad(v, params[name]) for name, v in fisher.items()})
+                bs.append(sum(float((v.double() * anchor[name].double()).sum())
+                              for name, v in fisher.items()))
+            terms = (vs, bs, list(self.scales))
+        self._prox_cache = (key, terms)
+        return terms
+
+    @torch.no_grad()
+    def proximal_step(self, model: nn.Module, step_sizes: dict[str, float]) -> None:
+        """Replace the weights ``theta`` by ``argmin_u lambda_/2 sum_k (u - theta*_k)^T F_k
+        (u - theta*_k) + sum_i (u_i - theta_i)^2 / (2 c_i)``, ``c_i`` the step size (learning
+        rate) of the parameter tensor holding weight ``i`` (``step_sizes[name]``)."""
+        if not self.anchors:
+            return
+        params = dict(model.named_parameters())
+        terms = self._proximal_terms(params)
+        lam = self.lambda_
+        if self.fisher_type == "diagonal":
+            for name, (a, b) in terms.items():
+                c = lam * step_sizes[name]
+                p = params[name]
+                p.copy_((p + c * b) / (1 + c * a))
+            return
+        # rank-1 terms: theta = theta' - C lambda sum_k s_k v_k (u_k - b_k), with u = V^T theta
+        # solving (I + M) u = V^T theta' + M b, M_jk = lambda s_k v_j^T C v_k (Woodbury;
+        # Sherman-Morrison for one task)
+        vs, bs, scales = terms
+        k = len(vs)
+        names = sorted({n for v in vs for n in v})
+        proj = torch.zeros(k, dtype=torch.float64)
+        gram = torch.zeros(k, k, dtype=torch.float64)
+        for name in names:
+            p = params[name].double()
+            c = step_sizes[name]
+            for j in range(k):
+                vj = vs[j].get(name)
+                if vj is None:
+                    continue
+                vj = vj.double()
+                proj[j] += float((vj * p).sum())
+                for m in range(k):
+                    vm = vs[m].get(name)
+                    if vm is not None:
+                        gram[j, m] += c * float((vj * vm.double()).sum())
+        s = torch.tensor(scales, dtype=torch.float64)
+        b = torch.tensor(bs, dtype=torch.float64)
+        mat = lam * gram * s[None, :]
+        u = torch.linalg.solve(torch.eye(k, dtype=torch.float64) + mat, proj + mat @ b)
+        coef = lam * s * (u - b)  # [k]
+        for name in names:
+            p = params[name]
+            step = torch.zeros_like(p, dtype=torch.float64)
+            for j in range(k):
+                vj = vs[j].get(name)
+                if vj is not None:
+                    step += float(coef[j]) * vj.double()
+            p.sub_((step_sizes[name] * step).to(p.dtype))
+
+    @staticmethod
+    def effective_step(group: dict) -> float:
+        """Step length per unit gradient of a ``torch.optim.SGD`` parameter group once its
+        momentum buffer has settled: ``lr`` without momentum, ``lr (1 - dampening) / (1 -
+        momentum)`` with heavy-ball momentum, ``lr / (1 - momentum)`` with Nesterov. The
+        proximal step uses it, so that the fixed points of "SGD step on the task loss, then
+        proximal step" are the stationary points of task loss + penalty (with the bare
+        ``lr`` under momentum 0.9 the penalty would act 10 times weaker)."""
+        lr, mu = float(group["lr"]), float(group.get("momentum", 0.0))
+        if mu == 0.0:
+            return lr
+        if group.get("nesterov", False):
+            return lr / (1.0 - mu)
+        return lr * (1.0 - float(group.get("dampening", 0.0))) / (1.0 - mu)
+
+    def _step_sizes(self, model: nn.Module) -> dict[str, float]:
+        """The effective step size (:meth:`effective_step`) of every parameter in the loop's
+        current optimizer."""
+        optimizer = self.loop.runner.optim_wrapper.optimizer
+        if not isinstance(optimizer, torch.optim.SGD):
+            raise ValueError(
+                f"EWC penalty_step='proximal' needs torch.optim.SGD (a step of lr times a "
+                f"direction), the run uses {type(optimizer).__name__}; use "
+                "penalty_step='gradient' with it")
+        step_of = {id(p): self.effective_step(group) for group in optimizer.param_groups
+                   for p in group["params"]}
+        return {name: step_of.get(id(p), 0.0) for name, p in model.named_parameters()}
+
+    def after_iter(self, model, inputs, labels):
+        if self.penalty_step == "proximal" and self.anchors:
+            self.proximal_step(model, self._step_sizes(model))
 
     # consolidation ----------------------------------------------------------------------------
     def _fisher_inputs(self, task):
@@ -166,6 +312,7 @@ class EWC(Strategy):
         Under ``torch.distributed`` every rank must pass the same ``inputs`` (the loop gathers
         the task data); the diagonal Fisher's per-sample gradients are then shared out over
         the ranks and all-reduced."""
+        self._prox_cache = None
         names = [n for n, p in model.named_parameters() if p.requires_grad]
         shapes = {n: p.shape for n, p in model.named_parameters() if n in names}
         device = next(model.parameters()).device
@@ -220,6 +367,7 @@ class EWC(Strategy):
         return {"anchors": self.anchors, "fishers": self.fishers, "scales": list(self.scales)}
 
     def load_state_dict(self, state, model):
+        self._prox_cache = None
         self.anchors = list(state["anchors"])
         self.fishers = list(state["fishers"])
         self.scales = [float(s) for s in state["scales"]]

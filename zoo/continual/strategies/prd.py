@@ -18,6 +18,18 @@ def prototype_scores(features: torch.Tensor, prototypes: torch.Tensor) -> torch.
     return features @ F.normalize(prototypes, dim=1).T
 
 
+def batch_stat_teacher(teacher: nn.Module) -> nn.Module:
+    """Put a frozen teacher's batch-norm layers in training mode (normalise with the batch's
+    statistics, as the student does) without letting them change their running statistics
+    (momentum 0); every other module (dropout) stays in eval mode."""
+    teacher.eval()
+    for module in teacher.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.train()
+            module.momentum = 0.0
+    return teacher
+
+
 @STRATEGIES.register_module()
 class PRD(Strategy):
     """Prototype-Sample Relation Distillation (Asadi, Davari, Mudur, Aljundi & Belilovsky,
@@ -35,19 +47,48 @@ class PRD(Strategy):
 
     Defaults follow the official parser (SupCon temperature 0.2, distillation temperature 2,
     both coefficients 1, projection 512 -> 128). The official code gives the prototypes their
-    own learning rate (0.01); here they share the run's optimizer.
+    own parameter group (``prototypes_lr`` 0.01, no momentum, no weight decay), but its
+    ``adjust_learning_rate`` sets every group's learning rate to ``--lr`` at the start of each
+    epoch, so in effect the prototypes train at the model's learning rate; here they share
+    the run's optimizer (a config can give them their own rate with ``paramwise_cfg``).
+
+    Args:
+        supcon_temperature: SupCon temperature.
+        supcon_base_temperature: the official SupCon loss is multiplied by
+            ``supcon_temperature / supcon_base_temperature`` (0.2 / 0.07 = 2.86 with the
+            official values), which sets its weight against the two other losses; ``None``
+            leaves it unscaled.
+        distill_temperature: temperature of the relation distillation.
+        prototypes_coef, distill_coef: weights of the prototype and distillation losses.
+        projection_dim, projection_hidden: the SupCon projection MLP.
+        augment: :class:`TensorAugment` arguments.
+        augment_both: augment both SupCon views (the official code draws two random views);
+            ``False`` keeps the original input as the first view.
+        teacher_bn: ``'batch'``: the teacher's batch norm normalises each batch with its own
+            statistics, like the student it is compared with (the official teacher is a copy
+            left in training mode); ``'running'``: the teacher is in eval mode, so at the
+            start of a task the (identical) student already disagrees with it through batch
+            norm alone.
     """
 
-    def __init__(self, supcon_temperature: float = 0.2, distill_temperature: float = 2.0,
+    def __init__(self, supcon_temperature: float = 0.2,
+                 supcon_base_temperature: float | None = 0.07,
+                 distill_temperature: float = 2.0,
                  prototypes_coef: float = 1.0, distill_coef: float = 1.0,
                  projection_dim: int = 128, projection_hidden: int = 512,
-                 augment: dict | None = None):
+                 augment: dict | None = None, augment_both: bool = True,
+                 teacher_bn: str = "batch"):
         super().__init__()
+        if teacher_bn not in ("batch", "running"):
+            raise ValueError(f"PRD teacher_bn must be 'batch' or 'running', got {teacher_bn!r}")
         self.supcon_temperature = supcon_temperature
+        self.supcon_scale = 1.0 if supcon_base_temperature is None \
+            else supcon_temperature / supcon_base_temperature
         self.distill_temperature = distill_temperature
         self.prototypes_coef, self.distill_coef = prototypes_coef, distill_coef
         self.projection_dim, self.projection_hidden = projection_dim, projection_hidden
         self.augment = TensorAugment(**(augment or {}))
+        self.augment_both, self.teacher_bn = augment_both, teacher_bn
         self.teacher = None
 
     def prepare_model(self, model, task):
@@ -72,11 +113,13 @@ class PRD(Strategy):
         return total
 
     def loss(self, model, inputs, labels):
-        views = torch.cat([inputs, self.augment(inputs)])
+        first = self.augment(inputs) if self.augment_both else inputs
+        views = torch.cat([first, self.augment(inputs)])
         both = torch.cat([labels, labels])
         feats = model.embed(views)
         proj = F.normalize(model.prd_projector(feats), dim=1)
-        losses = {"loss_supcon": supcon_loss(proj, both, self.supcon_temperature)}
+        losses = {"loss_supcon": self.supcon_scale * supcon_loss(proj, both,
+                                                                 self.supcon_temperature)}
         protos = classifier_of(model).weight
         cos = F.cosine_similarity(feats.detach(), protos[both], dim=1)
         losses["loss_proto"] = self.prototypes_coef * (1 - cos).mean()
@@ -88,8 +131,12 @@ class PRD(Strategy):
                 feats, old_feats, protos, old_protos)
         return losses
 
+    def _make_teacher(self, model: nn.Module) -> nn.Module:
+        teacher = frozen_copy(model)
+        return batch_stat_teacher(teacher) if self.teacher_bn == "batch" else teacher
+
     def after_task(self, model, task):
-        self.teacher = frozen_copy(model)
+        self.teacher = self._make_teacher(model)
 
     @torch.no_grad()
     def predict(self, model, inputs):
@@ -102,5 +149,5 @@ class PRD(Strategy):
     def load_state_dict(self, state, model):
         self.prepare_model(model, self.task)
         if "teacher" in state:
-            self.teacher = frozen_copy(model)
+            self.teacher = self._make_teacher(model)
             self.teacher.load_state_dict(state["teacher"])
