@@ -99,6 +99,17 @@ class CTRGCUnit(nn.Module):
         return self.relu(self.bn(y) + self.down(x))
 
 
+def temporal_residual(in_channels: int, out_channels: int, stride: int, residual: bool,
+                      conv: type[nn.Module] | None = None) -> nn.Module | None:
+    """The residual path of a GCN block: none, the identity when the shape is kept, else a
+    strided 1x1 temporal convolution + BatchNorm (``conv``, default :class:`TemporalConv`)."""
+    if not residual:
+        return None
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return (conv or TemporalConv)(in_channels, out_channels, 1, stride)
+
+
 class TemporalConv(nn.Module):
     """``kernel x 1`` convolution over time (optionally dilated / strided) and BatchNorm."""
 
@@ -166,12 +177,7 @@ class CTRGCNBlock(nn.Module):
         self.gcn = CTRGCUnit(in_channels, out_channels, A, variant)
         self.tcn = MultiScaleTemporalConv(out_channels, out_channels, kernel_size, stride,
                                           dilations, variant, dropout)
-        if not residual:
-            self.residual = None
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = TemporalConv(in_channels, out_channels, 1, stride)
+        self.residual = temporal_residual(in_channels, out_channels, stride, residual)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .ctrgcn import TemporalConv
+
 ADAPTIVE_MODES = (None, "init", "offset", "importance")
 DEFAULT_MS_CFG = ((3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "1x1")
 
@@ -99,21 +101,20 @@ class AdaptiveGraphConv(nn.Module):
         return self.act(y)
 
 
-class TemporalUnit(nn.Module):
-    """``kernel x 1`` temporal convolution (strided, dilated), BatchNorm (optional), dropout
-    (PYSKL's ``unit_tcn``). Input / output ``[N, C, T, V]``."""
+class TemporalUnit(TemporalConv):
+    """CTR-GCN's temporal convolution + BatchNorm with PYSKL's ``unit_tcn`` options: the
+    BatchNorm can be left out (``norm=False``) and dropout follows. Same parameter names, so
+    the two load each other's weights. Input / output ``[N, C, T, V]``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 9,
                  stride: int = 1, dilation: int = 1, norm: bool = True, dropout: float = 0.0):
-        super().__init__()
-        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
-        self.conv = nn.Conv2d(in_channels, out_channels, (kernel_size, 1), (stride, 1),
-                              (pad, 0), (dilation, 1))
-        self.bn = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
+        super().__init__(in_channels, out_channels, kernel_size, stride, dilation)
+        if not norm:
+            self.bn = nn.Identity()
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.bn(self.conv(x)))
+        return self.drop(super().forward(x))
 
 
 def _branch(in_channels: int, channels: int, cfg, stride: int) -> nn.Module:

@@ -31,6 +31,7 @@ from torch import nn
 
 from zoo.registry import MODELS
 
+from .ctrgcn import temporal_residual
 from .graph import Graph
 from .pyskl_units import DEFAULT_MS_CFG, AdaptiveGraphConv, MultiScaleTemporal, TemporalUnit
 
@@ -57,12 +58,8 @@ class PysklSTGCNBlock(nn.Module):
                                           tcn_dropout, tcn_ms_cfg, stride)
         else:
             raise ValueError(f"unknown tcn_type {tcn_type!r}; use one of {TCN_TYPES}")
-        if not residual:
-            self.residual = None
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = TemporalUnit(in_channels, out_channels, 1, stride)
+        self.residual = temporal_residual(in_channels, out_channels, stride, residual,
+                                          TemporalUnit)
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
