@@ -4,11 +4,13 @@ Every registry has ``locations`` so that building from a config imports the modu
 registers the type; a config with ``default_scope = 'zoo'`` is enough to build anything.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
@@ -22,13 +24,20 @@ TRANSFORMS = Registry(
     "transform", parent=MMENGINE_TRANSFORMS, scope="zoo", locations=["zoo.datasets.transforms"]
 )
 METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="zoo",
-                   locations=["zoo.evaluation", "zoo.medical", "zoo.models.mil"])
+                   locations=["zoo.evaluation", "zoo.medical"])
 HOOKS = Registry("hook", parent=MMENGINE_HOOKS, scope="zoo",
-                 locations=["zoo.engine", "zoo.models.detection", "zoo.medical"])
+                 locations=["zoo.engine", "zoo.medical"])
 MODEL_WRAPPERS = Registry("model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope="zoo",
                           locations=["zoo.engine"])
 LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo",
                  locations=["zoo.engine", "zoo.continual"])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    "optimizer wrapper constructor", parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope="zoo",
+    locations=["zoo.engine.optim"])
+# Functions named in configs or looked up by name across layers (e.g. the WSI heat map writer
+# that the core MILMetric calls without importing the WSI data family).
+FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo",
+                     locations=["zoo.datasets.wsi.heatmap"])
 
 # The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
@@ -37,5 +46,6 @@ ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS", "FUNCTIONS",
     "STRATEGIES", "UNLEARNERS", "ATTACKS",
 ]

@@ -59,8 +59,8 @@ from mmengine.runner import BaseLoop, set_random_seed
 from torch.utils.data import DataLoader
 
 from zoo.engine.atomic_io import atomic_write_bytes
-from zoo.models.classifiers import gather_labels
 from zoo.registry import DATASETS, LOOPS, STRATEGIES
+from zoo.structures import gather_labels
 
 from .checkpoint import (
     ContinualCheckpointError,
