@@ -1,0 +1,255 @@
+"""Shared units of the skeleton GCNs (the role of MMAction2's ``gcn_utils.py``).
+
+* The GCN stem: :func:`input_batchnorm` (the ``data_bn`` BatchNorm over (joint, channel) or
+  (person, joint, channel)), :func:`check_input` (shape check with an error naming the model and
+  layout), :func:`normalise_input` (``[N, M, T, V, C]`` -> ``[N * M, C, T, V]`` through that
+  BatchNorm) and :func:`stage_widths` (block widths from base width and inflation stages).
+  Used by ST-GCN (Yan et al., AAAI 2018), CTR-GCN (Chen et al., ICCV 2021) and PYSKL's ST-GCN.
+* Temporal units: :class:`TemporalConv` (``kernel x 1`` conv + BN) and :func:`temporal_residual`
+  (the residual path of a block), shared by CTR-GCN and the PYSKL family.
+* The units of the ST-GCN family as re-implemented by PYSKL (Duan et al., "PYSKL: Towards Good
+  Practices for Skeleton Action Recognition", ACM MM 2022) and MMAction2 1.x:
+  :class:`AdaptiveGraphConv` — the spatial graph convolution of ST-GCN
+  ``y = act(BN(sum_k W_k x A_k) [+ down(x)])`` with the adjacency made learnable in one of three
+  ways (``adaptive``): ``'importance'`` (``A * PA``, PA initialised to ones; the paper's edge
+  importance), ``'offset'`` (``A + PA``, PA ~ U(-1e-6, 1e-6)) or ``'init'`` (A itself is a
+  parameter); ``None`` keeps A fixed. ``conv_pos='post'`` aggregates first and convolves the
+  ``K * C`` stacked result instead. :class:`TemporalUnit` — a ``kernel x 1`` temporal
+  convolution, BatchNorm and dropout. :class:`MultiScaleTemporal` — STGCN++'s multi-scale
+  temporal module: parallel branches (dilated ``k x 1`` convolutions, a max-pool branch and a
+  strided 1x1 branch), concatenated, then BN-ReLU-1x1 conv, BN and dropout.
+
+No unit here adds a level to the modules that use it: the stem's BatchNorm is the model's own
+``data_bn`` attribute, and the sub-module names match the official code and PYSKL's
+``unit_gcn`` / ``unit_tcn`` / ``mstcn`` (``A``, ``PA``, ``conv``, ``bn``, ``down``,
+``branches``, ``transform``), so state-dict keys are those of the original files and
+checkpoints convert by renaming block prefixes only (:mod:`zoo.converters`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+EPS = 1e-4
+
+
+# the GCN stem ---------------------------------------------------------------------------------
+def input_batchnorm(per_person: bool | None, in_channels: int, num_joints: int,
+                    num_person: int = 1) -> nn.Module:
+    """The input BatchNorm (``data_bn``): over ``num_person * num_joints * in_channels``
+    features when ``per_person`` (CTR-GCN, PYSKL ``'MVC'``), over ``num_joints * in_channels``
+    when not (ST-GCN, PYSKL ``'VC'``), none (identity) for ``None``."""
+    if per_person is None:
+        return nn.Identity()
+    return nn.BatchNorm1d((num_person if per_person else 1) * in_channels * num_joints)
+
+
+def check_input(x: torch.Tensor, model: str, layout: str, num_joints: int, in_channels: int,
+                num_person: int | None = None) -> None:
+    """Raise ``ValueError`` unless ``x`` is ``[N, M, T, V, C]`` with ``V = num_joints``,
+    ``C = in_channels`` and, when given, ``M = num_person``; the message names ``model`` and
+    the joint ``layout``."""
+    if x.dim() != 5:
+        raise ValueError(f"{model} expects [N, M, T, V, C], got shape {tuple(x.shape)}")
+    _, m, _, v, c = x.shape
+    if num_person is None:
+        if v != num_joints or c != in_channels:
+            raise ValueError(f"{model} built for V={num_joints} joints ({layout}) and "
+                             f"C={in_channels} channels got V={v}, C={c}")
+    elif (m, v, c) != (num_person, num_joints, in_channels):
+        raise ValueError(
+            f"{model} built for M={num_person} persons, V={num_joints} joints ({layout}) and "
+            f"C={in_channels} channels got M={m}, V={v}, C={c}")
+
+
+def normalise_input(x: torch.Tensor, data_bn: nn.Module, per_person: bool) -> torch.Tensor:
+    """``[N, M, T, V, C]`` -> ``[N * M, C, T, V]`` through ``data_bn`` (applied to
+    ``[N, M * V * C, T]`` when ``per_person``, else to ``[N * M, V * C, T]``)."""
+    n, m, t, v, c = x.shape
+    x = x.permute(0, 1, 3, 4, 2)  # N M V C T
+    x = data_bn(x.reshape(n, m * v * c, t) if per_person else x.reshape(n * m, v * c, t))
+    return x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+
+
+def stage_widths(base_channels: int, num_stages: int, inflate_stages: Sequence[int],
+                 ratio: float = 2) -> list[int]:
+    """Output width of each block ``1..num_stages``: ``base_channels * ratio ** k`` with ``k``
+    the inflation stages up to and including the block (ST-GCN, CTR-GCN: 64-64-64-64-128-128-
+    128-256-256-256 for the defaults ``inflate_stages=(5, 8)``)."""
+    widths, inflations = [], 0
+    for stage in range(1, num_stages + 1):
+        inflations += stage in inflate_stages
+        widths.append(int(base_channels * ratio ** inflations + EPS))
+    return widths
+
+
+# temporal units -------------------------------------------------------------------------------
+class TemporalConv(nn.Module):
+    """``kernel x 1`` convolution over time (optionally dilated / strided) and BatchNorm."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 dilation: int = 1):
+        super().__init__()
+        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
+        self.conv = nn.Conv2d(in_channels, out_channels, (kernel_size, 1), (stride, 1),
+                              (pad, 0), (dilation, 1))
+        self.bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+def temporal_residual(in_channels: int, out_channels: int, stride: int, residual: bool,
+                      conv: type[nn.Module] | None = None) -> nn.Module | None:
+    """The residual path of a GCN block: none, the identity when the shape is kept, else a
+    strided 1x1 temporal convolution + BatchNorm (``conv``, default :class:`TemporalConv`)."""
+    if not residual:
+        return None
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return (conv or TemporalConv)(in_channels, out_channels, 1, stride)
+
+
+# PYSKL's units of the ST-GCN family ---------------------------------------------------------
+ADAPTIVE_MODES = (None, "init", "offset", "importance")
+DEFAULT_MS_CFG = ((3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "1x1")
+
+
+class AdaptiveGraphConv(nn.Module):
+    """Spatial graph convolution with a learnable adjacency (PYSKL's ``unit_gcn``).
+
+    Args:
+        in_channels / out_channels: feature widths.
+        A: adjacency partitions ``[K, V, V]`` (copied).
+        adaptive: ``'importance'``, ``'offset'``, ``'init'`` or ``None`` (see the module doc).
+        conv_pos: ``'pre'`` (1x1 conv to ``K * out`` channels, then ``sum_k X_k A_k``) or
+            ``'post'`` (aggregate per subset, then 1x1 conv from ``K * in`` channels).
+        with_res: add a residual inside the unit (1x1 conv + BN when the width changes).
+
+    Input / output ``[N, C, T, V]``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, A: torch.Tensor,
+                 adaptive: str | None = "importance", conv_pos: str = "pre",
+                 with_res: bool = False):
+        super().__init__()
+        if adaptive not in ADAPTIVE_MODES:
+            raise ValueError(f"unknown gcn adaptive mode {adaptive!r}; use one of "
+                             f"{ADAPTIVE_MODES}")
+        if conv_pos not in ("pre", "post"):
+            raise ValueError(f"unknown gcn conv_pos {conv_pos!r}; use 'pre' or 'post'")
+        if A.dim() != 3 or A.shape[1] != A.shape[2]:
+            raise ValueError(f"adjacency must be [K, V, V], got {tuple(A.shape)}")
+        self.adaptive, self.conv_pos = adaptive, conv_pos
+        self.num_subsets = A.shape[0]
+        if adaptive == "init":
+            self.A = nn.Parameter(A.clone())
+        else:
+            self.register_buffer("A", A.clone())
+        if adaptive == "importance":
+            self.PA = nn.Parameter(torch.ones_like(A))
+        elif adaptive == "offset":
+            self.PA = nn.Parameter(torch.empty_like(A).uniform_(-1e-6, 1e-6))
+        if conv_pos == "pre":
+            self.conv = nn.Conv2d(in_channels, out_channels * self.num_subsets, 1)
+        else:
+            self.conv = nn.Conv2d(in_channels * self.num_subsets, out_channels, 1)
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.act = nn.ReLU()
+        if not with_res:
+            self.down = None
+        elif in_channels != out_channels:
+            self.down = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1),
+                                      nn.BatchNorm2d(out_channels))
+        else:
+            self.down = nn.Identity()
+
+    def adjacency(self) -> torch.Tensor:
+        """The adjacency used in the forward pass (``[K, V, V]``)."""
+        if self.adaptive == "importance":
+            return self.A * self.PA
+        if self.adaptive == "offset":
+            return self.A + self.PA
+        return self.A
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, t, v = x.shape
+        A = self.adjacency()
+        if self.conv_pos == "pre":
+            y = self.conv(x).view(n, self.num_subsets, -1, t, v)
+            y = torch.einsum("nkctv,kvw->nctw", y, A)
+        else:
+            y = torch.einsum("nctv,kvw->nkctw", x, A).reshape(n, -1, t, v)
+            y = self.conv(y)
+        y = self.bn(y)
+        if self.down is not None:
+            y = y + self.down(x)
+        return self.act(y)
+
+
+class TemporalUnit(TemporalConv):
+    """CTR-GCN's temporal convolution + BatchNorm with PYSKL's ``unit_tcn`` options: the
+    BatchNorm can be left out (``norm=False``) and dropout follows. Same parameter names, so
+    the two load each other's weights. Input / output ``[N, C, T, V]``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 9,
+                 stride: int = 1, dilation: int = 1, norm: bool = True, dropout: float = 0.0):
+        super().__init__(in_channels, out_channels, kernel_size, stride, dilation)
+        if not norm:
+            self.bn = nn.Identity()
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(super().forward(x))
+
+
+def _branch(in_channels: int, channels: int, cfg, stride: int) -> nn.Module:
+    if cfg == "1x1":
+        return nn.Conv2d(in_channels, channels, 1, stride=(stride, 1))
+    if not (isinstance(cfg, Sequence) and len(cfg) == 2):
+        raise ValueError(f"multi-scale TCN branch must be '1x1', ('max', k) or "
+                         f"(kernel, dilation), got {cfg!r}")
+    entry = [nn.Conv2d(in_channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU()]
+    if cfg[0] == "max":
+        k = int(cfg[1])
+        return nn.Sequential(*entry, nn.MaxPool2d((k, 1), (stride, 1), ((k - 1) // 2, 0)))
+    kernel, dilation = int(cfg[0]), int(cfg[1])
+    return nn.Sequential(*entry, TemporalUnit(channels, channels, kernel, stride, dilation,
+                                              norm=False))
+
+
+class MultiScaleTemporal(nn.Module):
+    """Multi-scale temporal convolution of STGCN++ (PYSKL's ``mstcn``).
+
+    Branches follow ``ms_cfg`` (default: ``k=3`` with dilations 1-4, a 3x1 max-pool branch and
+    a 1x1 branch); each gets ``out_channels // branches`` channels, the first one also the
+    remainder (or ``int(mid_channels * out_channels)`` each when ``mid_channels`` is a
+    fraction). The concatenation goes through BN, ReLU and a 1x1 conv to ``out_channels``, then
+    BN and dropout. Input / output ``[N, C, T, V]`` (T divided by ``stride``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, mid_channels: float | None = None,
+                 dropout: float = 0.0, ms_cfg: Sequence = DEFAULT_MS_CFG, stride: int = 1):
+        super().__init__()
+        num_branches = len(ms_cfg)
+        if mid_channels is None:
+            mid = out_channels // num_branches
+            first = out_channels - mid * (num_branches - 1)
+        else:
+            if not (isinstance(mid_channels, float) and mid_channels > 0):
+                raise ValueError(f"mid_channels must be a positive fraction, got {mid_channels!r}")
+            mid = first = int(out_channels * mid_channels)
+        self.branches = nn.ModuleList(
+            _branch(in_channels, first if i == 0 else mid, cfg, stride)
+            for i, cfg in enumerate(ms_cfg))
+        total = first + mid * (num_branches - 1)
+        self.transform = nn.Sequential(nn.BatchNorm2d(total), nn.ReLU(),
+                                       nn.Conv2d(total, out_channels, 1))
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.cat([branch(x) for branch in self.branches], dim=1)
+        return self.drop(self.bn(self.transform(y)))
