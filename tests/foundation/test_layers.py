@@ -1,7 +1,7 @@
 """Imports point down the layers of DESIGN.md, and importing core modules changes nothing.
 
 Layer 1, core ``zoo/`` (this list is the definition): ``registry.py``, ``structures.py``,
-``checkpoint.py``, ``config_check.py``, ``visualization.py`` and the packages
+``checkpoint.py``, ``imports.py``, ``config_check.py``, ``visualization.py`` and the packages
 ``zoo/evaluation/`` and ``zoo/engine/``. Layer 2 is the families (``zoo.models``,
 ``zoo.losses``, ``zoo.datasets``). Layer 3 is the wrappers and services in ``zoo/``
 (``continual``, ``unlearning``, ``attacks``, ``hub``, ``apis``, ``converters``, ``medical``);
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CORE_FILES = ("registry.py", "structures.py", "checkpoint.py",
+CORE_FILES = ("registry.py", "structures.py", "checkpoint.py", "imports.py",
               "config_check.py", "visualization.py")
 CORE_PACKAGES = ("evaluation", "engine")
 FAMILIES = ("zoo.models", "zoo.losses", "zoo.datasets")
