@@ -16,10 +16,9 @@ strategy at the task end, evaluates all seen tasks on the ``val_dataloader`` dat
 position of the class in the scenario's class order).
 
 Outputs in the work dir: ``continual_results.json`` (matrices, metrics, scenario, times),
-``accuracy_matrix.png`` (class-incremental) and ``accuracy_matrix_task_aware.png``, and a
-checkpoint ``task_<k>.pth`` after each task (see :mod:`zoo.continual.checkpoint`).
-
-Testing: the class-incremental metrics are the result of the run, so continual configs set
+``accuracy_matrix.png`` (class-incremental) and ``accuracy_matrix_task_aware.png``
+(:mod:`zoo.continual.results`), and ``task_<k>.pth`` after each task. Testing: the
+class-incremental metrics are the result of the run, so continual configs set
 ``test_dataloader = None`` and ``tools/train.py`` skips its final ``runner.test()``.
 
 Distributed training (``--launcher pytorch``): see :mod:`zoo.continual.sync`; resuming
@@ -286,8 +285,9 @@ class ContinualTrainLoop(BaseLoop):
         elapsed = time.perf_counter() - start
         self._evaluate(task)
         self.record.task_times.append(elapsed)
-        sync.check_rank_consistency(model.state_dict(), strategy.state_dict(), self.rank,
-                                    self.world_size, task)
+        if self.world_size > 1:
+            sync.check_rank_consistency(model.state_dict(), strategy.state_dict(), self.rank,
+                                        self.world_size, task)
         if self.save_checkpoints and is_main_process():
             payload = task_payload(model, strategy, self.scenario, self.record, self._epoch,
                                    self._iter, self.seed)
