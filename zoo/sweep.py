@@ -160,8 +160,9 @@ def plan_runs(config: str, seeds: Sequence[int], grid: list[tuple[str, list[str]
             work_dir = out / "runs" / name / f"seed{seed}"
             options = [f"randomness.seed={seed}", *cfg_options,
                        *[f"{k}={v}" for k, v in point.items()]]
+            log = out / "logs" / f"{name}_seed{seed}.log"
             runs.append(dict(point=point, point_name=name, seed=int(seed),
-                             work_dir=str(work_dir), log=str(out / "logs" / f"{name}_seed{seed}.log"),
+                             work_dir=str(work_dir), log=str(log),
                              args=[config, "--work-dir", str(work_dir), "--cfg-options",
                                    *options]))
     names = [r["point_name"] for r in runs]
