@@ -225,7 +225,8 @@ def _two_task_run(tmp_path, strategy):
     cfg = load_config(config, {
         "model.backbone.channels": (8, 16), "model.cls_head.in_channels": 16,
         "train_cfg.epochs_per_task": 3, "train_cfg.strategy": strategy,
-        "train_cfg.scenario": dict(class_order=[0, 1, 2, 3], task_sizes=[2, 2]),
+        "train_cfg.scenario.num_tasks": 2, "train_cfg.scenario.class_order": [0, 1, 2, 3],
+        "train_cfg.scenario.task_sizes": [2, 2],
         "train_cfg.save_checkpoints": False, "train_dataloader.batch_size": 16,
         "default_hooks.logger.interval": 1000, "experiment_name": strategy["type"]},
         str(tmp_path / strategy["type"]))

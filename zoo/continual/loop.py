@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import copy
 import math
+import resource
+import sys
 import time
 
 import numpy as np
@@ -49,6 +51,13 @@ from .evaluation import metric_row, predict_scores, task_accuracies
 from .head import set_num_classes
 from .results import AccuracyRecord, write_results
 from .scenario import ClassIncrementalScenario, dataset_labels
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss`` is KiB on Linux,
+    bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2 ** 20 if sys.platform == "darwin" else peak / 2 ** 10
 
 
 @LOOPS.register_module()
@@ -277,6 +286,8 @@ class ContinualTrainLoop(BaseLoop):
             f"Continual task {task + 1}/{self.scenario.num_tasks}: classes "
             f"{self.scenario.task_classes[task]} ({len(self.dataloader.dataset)} training "
             f"samples, strategy {strategy.name})")
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         for _ in range(self.epochs_per_task):
             self.run_epoch()
@@ -285,6 +296,9 @@ class ContinualTrainLoop(BaseLoop):
         elapsed = time.perf_counter() - start
         self._evaluate(task)
         self.record.task_times.append(elapsed)
+        self.record.task_peak_rss_mb.append(peak_rss_mb())
+        self.record.task_peak_cuda_mb.append(
+            torch.cuda.max_memory_allocated() / 2 ** 20 if torch.cuda.is_available() else None)
         if self.world_size > 1:
             sync.check_rank_consistency(model.state_dict(), strategy.state_dict(), self.rank,
                                         self.world_size, task)

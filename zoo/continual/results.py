@@ -16,7 +16,10 @@ METRIC_DEFINITIONS = (
     "accuracy in percent; R[i][j] = accuracy on task j after training task i; "
     "average_accuracy = mean_j R[T-1][j]; average_incremental_accuracy = mean_i "
     "mean_{j<=i} R[i][j]; forgetting = mean_{j<T-1} max_{l<T-1} R[l][j]-R[T-1][j]; "
-    "backward_transfer = mean_{j<T-1} R[T-1][j]-R[j][j]")
+    "backward_transfer = mean_{j<T-1} R[T-1][j]-R[j][j]; learning_accuracy = mean_j R[j][j]; "
+    "task_peak_rss_mb = the process's peak resident memory up to the end of each task "
+    "(getrusage, never decreases); task_peak_cuda_mb = peak CUDA memory allocated during each "
+    "task (null without CUDA)")
 
 
 class AccuracyRecord:
@@ -30,6 +33,8 @@ class AccuracyRecord:
         self.task_aware_matrix = np.full((num_tasks, num_tasks), np.nan)
         self.metric_matrices: dict[str, np.ndarray] = {}
         self.task_times: list[float] = []
+        self.task_peak_rss_mb: list[float] = []
+        self.task_peak_cuda_mb: list[float | None] = []
 
     def add_row(self, task: int, cil: np.ndarray, til: np.ndarray) -> None:
         self.matrix[task, :task + 1] = cil
@@ -50,12 +55,18 @@ class AccuracyRecord:
     def state_dict(self) -> dict:
         return dict(matrix=torch.from_numpy(self.matrix.copy()),
                     task_aware_matrix=torch.from_numpy(self.task_aware_matrix.copy()),
-                    task_times=list(self.task_times))
+                    task_times=list(self.task_times),
+                    task_peak_rss_mb=list(self.task_peak_rss_mb),
+                    task_peak_cuda_mb=[-1.0 if m is None else m for m in self.task_peak_cuda_mb])
 
     def load_state_dict(self, state: dict) -> None:
         self.matrix = state["matrix"].numpy().copy()
         self.task_aware_matrix = state["task_aware_matrix"].numpy().copy()
         self.task_times = [float(t) for t in state["task_times"]]
+        # checkpoints written before the memory record have no such keys
+        self.task_peak_rss_mb = [float(m) for m in state.get("task_peak_rss_mb", [])]
+        self.task_peak_cuda_mb = [None if m < 0 else float(m)
+                                  for m in state.get("task_peak_cuda_mb", [])]
 
     # results file ---------------------------------------------------------------------------
     def to_results(self, **run) -> dict:
@@ -71,6 +82,9 @@ class AccuracyRecord:
             metrics=self.metrics(),
             task_aware_metrics=self.metrics(task_aware=True),
             task_train_seconds=[round(t, 3) for t in self.task_times],
+            task_peak_rss_mb=[round(m, 1) for m in self.task_peak_rss_mb],
+            task_peak_cuda_mb=[None if m is None else round(m, 1)
+                               for m in self.task_peak_cuda_mb],
             metric_matrices={k: clean(m) for k, m in self.metric_matrices.items()},
             metric_definitions=METRIC_DEFINITIONS,
         )
