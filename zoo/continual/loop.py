@@ -289,7 +289,7 @@ class ContinualTrainLoop(BaseLoop):
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        for _ in range(self.epochs_per_task):
+        for _ in range(self.epochs_per_task if strategy.trains else 0):
             self.run_epoch()
         self._seed(100_003 * (task + 1) + 50_021, per_rank=False)
         strategy.after_task(model, task)
