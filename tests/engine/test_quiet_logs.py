@@ -1,4 +1,5 @@
-"""The README's main job, shrunk to a few iterations, prints no warning of the zoo's set-up:
+"""The README's main job, shrunk to a few iterations, prints no warning of the zoo's set-up
+(and, with ``--vis tensorboard``, writes the loss / accuracy curves to a TensorBoard file):
 no "Failed to search registry with scope 'zoo'" fallback (every mmengine root registry the
 configs reach has a zoo child) and no FileClient / HardDiskBackend deprecation note."""
 from __future__ import annotations
@@ -18,19 +19,44 @@ SHRINK = ["train_cfg.max_epochs=1", "train_cfg.val_interval=1",
           "test_dataloader.dataset.num_per_class=1"]
 
 
-def test_main_job_prints_no_warning(tmp_path):
+@pytest.fixture(scope="module")
+def main_job(tmp_path_factory):
+    """The main job, a few iterations, with TensorBoard logging on (``--vis tensorboard``)."""
+    work = tmp_path_factory.mktemp("main_job") / "work"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "default"}
     done = subprocess.run(
         [sys.executable, "tools/train.py", "configs/skeleton/stgcn_synthetic.py",
-         "--work-dir", str(tmp_path / "work"), "--cfg-options", *SHRINK],
+         "--work-dir", str(work), "--vis", "tensorboard", "--cfg-options", *SHRINK],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return done, work
+
+
+def test_main_job_prints_no_warning(main_job):
+    done, work = main_job
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Final test:" in output
     warnings = [line for line in output.splitlines()
                 if re.search(r"- WARNING -|Warning:|\bwarn", line, re.IGNORECASE)]
     assert warnings == [], "\n".join(warnings)
-    assert list((tmp_path / "work").glob("epoch_1.pth")), "no checkpoint written"
+    assert list(work.glob("epoch_1.pth")), "no checkpoint written"
+
+
+def test_tensorboard_event_file_has_the_loss_and_accuracy(main_job):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    done, work = main_job
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    events = sorted(work.glob("*/vis_data/events.out.tfevents.*"))
+    assert len(events) == 1, events
+    acc = EventAccumulator(str(events[0].parent))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"loss", "lr", "top1"} <= tags, tags
+    losses = [e.value for e in acc.Scalars("loss")]
+    assert losses and all(v > 0 and v == v for v in losses)
+    top1 = [e.value for e in acc.Scalars("top1")]
+    assert len(top1) == 1 and 0 <= top1[0] <= 100
 
 
 def test_every_root_registry_has_a_zoo_child():
