@@ -10,7 +10,7 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from zoo.engine.quiet_logs import quiet_mmengine_file_client
+from zoo.engine.runner_setup import finish_runner_setup
 from zoo.engine.tracking import apply_vis
 from zoo.runner_utils import format_metrics, load_config
 
@@ -45,7 +45,7 @@ def main(argv=None) -> dict:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     runner = Runner.from_cfg(cfg)
-    quiet_mmengine_file_client(runner.logger)
+    finish_runner_setup(runner)
     runner.train()
     metrics: dict = {}
     if not args.no_test and cfg.get("test_dataloader") is not None:

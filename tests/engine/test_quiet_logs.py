@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHRINK = ["train_cfg.max_epochs=1", "train_cfg.val_interval=1",
+SHRINK = ["train_cfg.max_epochs=2", "train_cfg.val_interval=1",
           "train_dataloader.dataset.num_per_class=2", "val_dataloader.dataset.num_per_class=1",
           "test_dataloader.dataset.num_per_class=1"]
 
@@ -39,7 +39,7 @@ def test_main_job_prints_no_warning(main_job):
     warnings = [line for line in output.splitlines()
                 if re.search(r"- WARNING -|Warning:|\bwarn", line, re.IGNORECASE)]
     assert warnings == [], "\n".join(warnings)
-    assert list(work.glob("epoch_1.pth")), "no checkpoint written"
+    assert list(work.glob("epoch_2.pth")), "no checkpoint written"
 
 
 def test_tensorboard_event_file_has_the_loss_and_accuracy(main_job):
@@ -56,7 +56,7 @@ def test_tensorboard_event_file_has_the_loss_and_accuracy(main_job):
     losses = [e.value for e in acc.Scalars("loss")]
     assert losses and all(v > 0 and v == v for v in losses)
     top1 = [e.value for e in acc.Scalars("top1")]
-    assert len(top1) == 1 and 0 <= top1[0] <= 100
+    assert len(top1) == 2 and all(0 <= v <= 100 for v in top1)
 
 
 def test_every_root_registry_has_a_zoo_child():
@@ -115,3 +115,28 @@ def test_zoo_scope_builds_mmengine_types_without_fallback(kind, caplog):
         logger.removeHandler(handler)
     assert obj is not None
     assert not [m for m in seen if "Failed to search registry" in m]
+
+
+def test_checkpoint_carries_the_model_card(main_job, capsys):
+    """tools/train.py writes a card into meta['model_card']; `zoo info PATH.pth` prints it."""
+    from zoo.cli import main
+    from zoo.model_card import checkpoint_card
+
+    done, work = main_job
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert checkpoint_card(work / "epoch_1.pth")["measured_metric"] == \
+        "no validation before this checkpoint"
+    card = checkpoint_card(work / "epoch_2.pth")
+    assert card["config"].endswith("configs/skeleton/stgcn_synthetic.py")
+    assert len(card["classes"]) == 10 and all(isinstance(c, str) for c in card["classes"])
+    spec = card["input"]
+    assert (spec["layout"], spec["joints"], spec["persons"], spec["frames"],
+            spec["channels"]) == ("ntu25", 25, 1, 32, 3)
+    assert spec["streams"] == ["j"] and card["flops_input"] == [1, 1, 32, 25, 3]
+    assert any(step.startswith("GenSkeFeat(") for step in card["pipeline"])
+    assert 100_000 < card["params"] < 2_000_000 and card["gflops"] > 0.1
+    assert 0 <= card["measured_metric"]["top1"] <= 100  # the validation after epoch 1
+    assert card["measured_at"].startswith("validation at epoch 1")
+    assert main(["info", str(work / "epoch_2.pth")]) == 0
+    out = capsys.readouterr().out
+    assert "joints=25" in out and "GenSkeFeat" in out and "measured_metric" in out

@@ -53,6 +53,26 @@ def _first_attr(obj: Any, paths: tuple[str, ...]) -> Any:
     return None
 
 
+def _layout_joints(layout: str) -> int | None:
+    """Joints of a named layout. Read through the module of the registered ``GenSkeFeat``
+    (which resolves layout names), so that this core module does not import the skeleton
+    package (DESIGN.md layers)."""
+    import sys
+
+    from mmengine.registry import DefaultScope
+
+    from zoo.registry import TRANSFORMS
+
+    with DefaultScope.overwrite_default_scope("zoo"):
+        transform = TRANSFORMS.get("GenSkeFeat")
+    get_layout = getattr(sys.modules.get(getattr(transform, "__module__", "")), "get_layout",
+                         None)
+    try:
+        return int(get_layout(layout).num_joints) if get_layout else None
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
 def _is_skeleton(cfg: Any) -> bool:
     pipeline = _pipeline(cfg)
     backbone = (cfg.get("model") or {}).get("backbone") or {}
@@ -73,6 +93,8 @@ def input_spec(cfg: Any, model: Any = None) -> dict | None:
                                         "num_joints", "graph.num_nodes"))
         if joints is None and backbone is not None and hasattr(backbone, "A"):
             joints = int(backbone.A.shape[-1])
+        if joints is None and layout:
+            joints = _layout_joints(layout)
         fmt = _step(pipeline, "FormatGCNInput")
         persons = (fmt or {}).get("num_person") or _first_attr(
             backbone, ("num_person", "num_persons")) or backbone_cfg.get("num_person") or 2
