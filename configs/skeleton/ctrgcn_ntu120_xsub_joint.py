@@ -1,13 +1,14 @@
-# CTR-GCN as re-implemented by PYSKL (as ctrgcn_ntu60_xsub_joint.py, variant='pyskl'), NTU RGB+D
-# 120 X-Sub, 3-D joints. Weights: zoo://ctrgcn_ntu120_xsub_joint_pyskl, converter
-# convert_ctrgcn_pyskl. The test section reads PYSKL's ntu120_3danno.pkl (PoseDataset, split
-# xsub_val) with the 10-clip, 100-frame protocol; set data_root / ann_file.
+# CTR-GCN as re-implemented by PYSKL (as ctrgcn_ntu60_xsub_joint.py, variant='pyskl', PYSKL's
+# 'nturgb+d' graph = zoo layout 'ntu25_pyskl'), NTU RGB+D 120 X-Sub, 3-D joints. Weights:
+# zoo://ctrgcn_ntu120_xsub_joint_pyskl, converter convert_ctrgcn_pyskl. The test section reads
+# PYSKL's ntu120_3danno.pkl (PoseDataset, split xsub_val) with the 10-clip, 100-frame protocol; set
+# data_root / ann_file.
 _base_ = ["../_base_/default_runtime.py"]
 
 layout = "ntu25"
 model = dict(
     type="SkeletonRecognizer",
-    backbone=dict(type="CTRGCN", graph_cfg=dict(layout="ntu25", mode="spatial"),
+    backbone=dict(type="CTRGCN", graph_cfg=dict(layout="ntu25_pyskl", mode="spatial"),
                   in_channels=3, num_person=2, variant="pyskl"),
     cls_head=dict(type="GCNHead", in_channels=256, num_classes=120),
 )

@@ -60,8 +60,7 @@ def test_entry_url_hash_config_and_stream(name):
     config = Config.fromfile(str(_find_config(entry.config)))
     assert config.model.cls_head.num_classes == entry.num_classes
     layout = config.model.backbone.graph_cfg.layout
-    assert layout == ("coco17" if "hrnet2d" in name else
-                      ("ntu25" if name.startswith("ctrgcn") else "ntu25_pyskl"))
+    assert layout == ("coco17" if "hrnet2d" in name else "ntu25_pyskl")  # PYSKL 'nturgb+d'
     pipeline = config.get("test_dataloader", {}).get("dataset", {}).get("pipeline")
     if pipeline:  # 3-D configs: the test pipeline makes the entry's stream
         (feat,) = [step for step in pipeline if step["type"] == "GenSkeFeat"]
