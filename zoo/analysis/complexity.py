@@ -73,7 +73,13 @@ def _sample_batch(cfg: Any, model: nn.Module) -> dict:
         except Exception as exc:  # noqa: BLE001 - reported below with the other sources
             errors.append(f"{key}.dataset: {type(exc).__name__}: {exc}")
             continue
-        batch = pseudo_collate([sample])
+        collate = pseudo_collate
+        collate_cfg = loader.get("collate_fn")
+        if isinstance(collate_cfg, dict) and isinstance(collate_cfg.get("type"), str):
+            from mmengine.registry import FUNCTIONS
+
+            collate = FUNCTIONS.get(collate_cfg["type"]) or pseudo_collate
+        batch = collate([sample])
         preprocessor = getattr(model, "data_preprocessor", None)
         return preprocessor(batch, False) if preprocessor is not None else batch
     raise ValueError("cannot make an input for the model: " + ("; ".join(errors) or
