@@ -41,9 +41,20 @@ def test_zoo_figures_are_sent_to_tensorboard_as_images(tmp_path):
 
     from zoo.visualization import plot_matrix
 
-    Visualizer.get_instance(
+    visualizer = Visualizer.get_instance(
         "vszoo-test-tracking", save_dir=str(tmp_path / "vis"),
         vis_backends=[dict(type="LocalVisBackend"), dict(type="TensorboardVisBackend")])
+    try:
+        _check_images(tmp_path, plot_matrix, EventAccumulator)
+    finally:  # later tests in this process must not write into this test's event file
+        visualizer.close()
+        Visualizer._instance_dict.pop("vszoo-test-tracking", None)
+        MessageHub._instance_dict.pop("vszoo-test-tracking-hub", None)
+
+
+def _check_images(tmp_path, plot_matrix, EventAccumulator):
+    from mmengine.logging import MessageHub
+
     MessageHub.get_instance("vszoo-test-tracking-hub").update_info("iter", 7)
     plot_matrix(np.array([[90.0, np.nan], [40.0, 80.0]]), str(tmp_path / "accuracy_matrix.png"),
                 ["T1", "T2"], ["T1", "T2"], "accuracy", fmt=".1f")
