@@ -69,3 +69,18 @@ def _check_images(tmp_path, plot_matrix, EventAccumulator):
     (image,) = acc.Images("accuracy_matrix")
     assert image.step == 7 and image.width > 100 and image.height > 100
     assert send_png("again", (tmp_path / "accuracy_matrix.png").read_bytes(), step=8) == 1
+
+
+def test_mlflow_logs_to_a_sqlite_file_in_the_work_dir(monkeypatch, tmp_path):
+    """mlflow 3 refuses mmengine's default file:// store; the zoo points it at WORK_DIR."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "mlflow" else real(name, *a))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = apply_vis(Config(dict(work_dir=str(tmp_path))), ["mlflow"])
+    (mlflow,) = [b for b in cfg.visualizer.vis_backends if b["type"] == "MLflowVisBackend"]
+    assert mlflow["tracking_uri"] == f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://server:5000")
+    assert vis_backend_configs(["mlflow"])[1]["tracking_uri"] == "http://server:5000"

@@ -13,6 +13,7 @@ runner's current iteration. The local backend is skipped: the PNG is already on 
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any, Sequence
 
 # --vis name -> (mmengine backend type, Python module it needs, extra that installs it)
@@ -24,9 +25,11 @@ VIS_BACKENDS: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
-def vis_backend_configs(names: Sequence[str]) -> list[dict]:
+def vis_backend_configs(names: Sequence[str], work_dir: str | None = None) -> list[dict]:
     """mmengine ``vis_backends`` entries for ``--vis`` names (the local JSON/PNG one first).
 
+    MLflow logs to ``$MLFLOW_TRACKING_URI`` or else to ``WORK_DIR/mlflow.db`` (SQLite): mlflow 3
+    refuses the ``file://.../mlruns`` store that mmengine's backend would default to.
     Raises ``ValueError`` for an unknown name and ``ImportError`` naming the package to install
     when a backend's library is missing.
     """
@@ -39,8 +42,13 @@ def vis_backend_configs(names: Sequence[str]) -> list[dict]:
         if module is not None and importlib.util.find_spec(module) is None:
             how = f"uv sync --extra {extra}" if extra else f"uv pip install {module}"
             raise ImportError(f"--vis {name}: the {module!r} package is not installed ({how})")
-        if all(c["type"] != backend for c in configs):
-            configs.append(dict(type=backend))
+        if any(c["type"] == backend for c in configs):
+            continue
+        config = dict(type=backend)
+        if name == "mlflow":
+            config["tracking_uri"] = os.environ.get("MLFLOW_TRACKING_URI") or (
+                "sqlite:///" + os.path.join(os.path.abspath(work_dir or "."), "mlflow.db"))
+        configs.append(config)
     return configs
 
 
@@ -53,7 +61,7 @@ def apply_vis(cfg: Any, names: Sequence[str]) -> Any:
     if not names:
         return cfg
     visualizer = dict(cfg.get("visualizer") or dict(type="Visualizer", name="visualizer"))
-    visualizer["vis_backends"] = vis_backend_configs(names)
+    visualizer["vis_backends"] = vis_backend_configs(names, cfg.get("work_dir"))
     cfg.visualizer = visualizer
     return cfg
 
