@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from mmengine.config import Config
