@@ -16,6 +16,7 @@ import tempfile
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from zoo.engine.checkpoint_keys import add_checkpoint_key_check
 from zoo.evaluation.classification import confusion_matrix
 from zoo.evaluation.dump import load_predictions
 from zoo.pipelines import set_test_clips
@@ -105,6 +106,8 @@ def main(argv=None) -> dict:
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist")
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    # evaluation loads strictly: a checkpoint that does not fit is named, not half-loaded
+    add_checkpoint_key_check(cfg, strict=True, source=args.checkpoint)
     if args.num_clips is not None:
         set_test_clips(cfg.test_dataloader.dataset.pipeline, args.num_clips,
                        f"{args.config}: --num-clips", required=True)

@@ -75,6 +75,21 @@ def allow_mmengine_checkpoints() -> None:
 
     HistoryBuffer.__getstate__ = _history_buffer_state
     torch.serialization.add_safe_globals(SAFE_GLOBALS)
+    install_safe_local_loader()
+
+
+def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
+    """mmengine checkpoint loader for local paths (the name after `load_from_` is logged)."""
+    return safe_torch_load(os.path.expanduser(filename), map_location=map_location)
+
+
+def install_safe_local_loader() -> None:
+    """Make mmengine read local checkpoints (``load_from``, ``resume``) through
+    :func:`safe_torch_load`, so an unreadable file gets the zoo's error, never torch's advice
+    to retry with ``weights_only=False`` (idempotent)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(prefixes="", loader=load_from_local_safe, force=True)
 
 
 class UnsafeCheckpointError(RuntimeError):
