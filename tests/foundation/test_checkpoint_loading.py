@@ -65,7 +65,8 @@ def test_test_tool_refuses_a_checkpoint_sharing_no_key(tmp_path, tiny_state):
     message = str(info.value)
     serious = [k for k in tiny_state if not k.endswith("num_batches_tracked")]
     assert f"{len(serious)} missing (e.g. ['backbone.A', 'backbone.data_bn.weight'" in message
-    assert f"{len(tiny_state)} unexpected (e.g. ['net.backbone.A', 'net.backbone.data_bn.weight'" in message
+    assert (f"{len(tiny_state)} unexpected (e.g. ['net.backbone.A', "
+            "'net.backbone.data_bn.weight'") in message
 
 
 def test_test_tool_accepts_the_fitting_checkpoint(tmp_path, tiny_state):
