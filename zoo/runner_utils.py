@@ -7,7 +7,7 @@ from typing import Sequence
 from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
-from zoo.config_check import check_config
+from zoo.config_check import check_config, read_config
 
 
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -19,7 +19,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     allow_mmengine_checkpoints()
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")
-    cfg = Config.fromfile(path)
+    cfg = read_config(path)  # names the file of a syntax error
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
