@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
 from zoo.config_check import check_config, read_config
+from zoo.fileio import remove_orphaned_temporaries
 
 
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -38,6 +39,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     elif cfg.get("work_dir") is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(path))[0])
     check_config(cfg)
+    remove_orphaned_temporaries(cfg.work_dir)  # left by a run killed while writing
     return cfg
 
 
