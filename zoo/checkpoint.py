@@ -137,8 +137,13 @@ def safe_torch_load(path: str | os.PathLike, map_location: Any = "cpu", *,
 def _rejected_global(message: str) -> str:
     # torch words it "Unsupported global: GLOBAL x.y" or, for blocked modules such as
     # posix/os/builtins, "unsupported GLOBAL posix.system whose module posix is blocked".
+    # An allowed callable that builds an object of another class reads "Can only build ...
+    # allowlisted via `add_safe_globals`, but got <class 'x.Y'>".
     match = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", message, flags=re.IGNORECASE)
-    return match.group(1) if match else ""
+    if match:
+        return match.group(1)
+    match = re.search(r"allowlisted\s+via `add_safe_globals`,? but got (.+)", message)
+    return match.group(1).strip().splitlines()[0] if match else ""
 
 
 _NUMBERED = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
