@@ -33,7 +33,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from zoo.analysis.complexity import count_flops
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.registry import MODELS
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -71,14 +71,18 @@ LOG_PROCESSORS = Registry("log_processor", parent=MMENGINE_LOG_PROCESSORS, scope
 INFERENCERS = Registry("inferencer", parent=MMENGINE_INFERENCERS, scope="zoo")
 FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo")
 
-# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks.
+# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks,
+# converters.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
+# Checkpoint converters (upstream key names -> the zoo's), named by the hub index.
+CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
-    "STRATEGIES", "UNLEARNERS", "ATTACKS", "RUNNERS", "RUNNER_CONSTRUCTORS", "DATA_SAMPLERS",
+    "STRATEGIES", "UNLEARNERS", "ATTACKS", "CONVERTERS",
+    "RUNNERS", "RUNNER_CONSTRUCTORS", "DATA_SAMPLERS",
     "WEIGHT_INITIALIZERS", "OPTIMIZERS", "OPTIM_WRAPPERS", "OPTIM_WRAPPER_CONSTRUCTORS",
     "PARAM_SCHEDULERS", "EVALUATOR", "TASK_UTILS", "VISUALIZERS", "VISBACKENDS",
     "LOG_PROCESSORS", "INFERENCERS", "FUNCTIONS",

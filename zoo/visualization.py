@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from zoo.engine.atomic_io import atomic_write_bytes
 from zoo.engine.tracking import send_png
+from zoo.fileio import atomic_write_bytes
 
 
 def _figure():
