@@ -112,9 +112,16 @@ class SampleFilter(Dataset):
         dataset: the inner data set, or its config.
         key: a field of every sample's ``get_data_info(i)``.
         values: the values to keep.
+        pipeline: the inner data set's pipeline, if given here (a config that wraps a data set
+            then still sets ``dataset.pipeline`` the same way as for an unwrapped one).
     """
 
-    def __init__(self, dataset, key: str, values: Sequence):
+    def __init__(self, dataset, key: str, values: Sequence, pipeline: Sequence | None = None):
+        if pipeline is not None:
+            if not isinstance(dataset, dict):
+                raise TypeError("SampleFilter: pipeline= needs the inner data set as a config "
+                                "dict (a built data set already has its pipeline)")
+            dataset = dict(dataset, pipeline=pipeline)
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         if not hasattr(self.dataset, "get_data_info"):
             raise TypeError(f"SampleFilter: {type(self.dataset).__name__} has no "
