@@ -39,13 +39,16 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo",
                      locations=["zoo.datasets.wsi.heatmap"])
 
-# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks.
+# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks,
+# converters.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
+# Checkpoint converters (upstream key names -> the zoo's), named by the hub index.
+CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS", "FUNCTIONS",
-    "STRATEGIES", "UNLEARNERS", "ATTACKS",
+    "STRATEGIES", "UNLEARNERS", "ATTACKS", "CONVERTERS",
 ]
