@@ -44,8 +44,9 @@ FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo",
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
-# Checkpoint converters (upstream key names -> the zoo's), named by the hub index.
-CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters"])
+# Checkpoint converters (upstream key names -> the zoo's), named by the hub index; one may also
+# sit beside its model in zoo.models (as timm keeps checkpoint_filter_fn in the model file).
+CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters", "zoo.models"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
