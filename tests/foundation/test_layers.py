@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 FAMILIES = ("zoo.models", "zoo.losses", "zoo.datasets")
 # layers 3 and 4 inside zoo/ (packages or modules, relative to zoo/); everything else is core
 NOT_CORE = ("__init__.py", "continual", "unlearning", "attacks", "hub", "converters", "apis",
-            "medical", "pose", "deploy", "model_card.py", "skeleton_vis.py", "cli.py",
+            "medical", "pose", "deploy", "skeleton_vis.py", "cli.py",
             "runner_utils.py")
 WRAPPERS = tuple("zoo." + name.removesuffix(".py") for name in NOT_CORE
                  if name != "__init__.py")
