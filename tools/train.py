@@ -11,6 +11,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.runner_utils import format_metrics, load_config
+from zoo.work_dir import guard_work_dir
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -20,6 +21,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--resume", nargs="?", type=str, const="auto",
                         help="resume from the given checkpoint, or the latest one in the "
                              "work dir when no path is given")
+    parser.add_argument("--move-old-run", action="store_true",
+                        help="the work dir holds another run: move it aside to "
+                             "WORK_DIR_old_<time> and start afresh (else training refuses)")
     parser.add_argument("--no-test", action="store_true",
                         help="skip the final evaluation on the test split")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
@@ -39,7 +43,10 @@ def main(argv=None) -> dict:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    moved = guard_work_dir(cfg.work_dir, args.resume is not None, args.move_old_run)
     runner = Runner.from_cfg(cfg)
+    if moved is not None:
+        runner.logger.info(f"The previous run in {cfg.work_dir} was moved to {moved}")
     runner.train()
     metrics: dict = {}
     if not args.no_test and cfg.get("test_dataloader") is not None:

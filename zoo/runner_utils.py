@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
 from zoo.config_check import check_config
+from zoo.config_overrides import apply_cfg_options
 
 
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -20,8 +21,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")
     cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    apply_cfg_options(cfg, cfg_options, path)  # also reaches keys copied from data_root etc.
     cfg.launcher = launcher
     if launcher != "none":
         from zoo.engine.distributed import init_cpu_process_group
