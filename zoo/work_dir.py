@@ -1,4 +1,5 @@
-"""Protection of a training work dir that already holds a run.
+"""Output locations of the tools: protection of a training work dir that already holds a run,
+and an early check that an output file can be written.
 
 Training into a folder with checkpoints, without ``--resume``, would overwrite
 ``epoch_1.pth``, re-point ``last_checkpoint`` and leave the old run's later checkpoints beside
@@ -8,6 +9,7 @@ or moves the old run aside when the user asks.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -83,3 +85,26 @@ def _move_aside(work_dir: str | os.PathLike) -> Path | None:
         suffix += 1
     os.replace(folder, target)
     return target
+
+
+def check_output_file(path: str | os.PathLike, option: str = "output") -> None:
+    """Fail now, not after a long run, when ``path`` cannot be written.
+
+    Creates the missing parent folders and a temporary file beside ``path`` (removed again),
+    as the zoo's atomic writes do. Raises ``OSError`` naming the option and the path.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{option} {target}: is a folder; give a file name")
+    existing = next(p for p in target.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{option} {target}: cannot write there ({existing} is a "
+                                 "file, not a folder); choose another path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise type(exc)(f"{option} {target}: cannot write there ({exc.strerror or exc}); "
+                        "choose another path") from None
