@@ -43,6 +43,9 @@ def guard_work_dir(work_dir: str | os.PathLike, resume: bool, move_old_run: bool
 
     Raises :class:`WorkDirInUseError` naming the folder, its checkpoints and the two flags.
     """
+    if resume and move_old_run:
+        raise ValueError("--resume continues the run in the work dir and --move-old-run moves "
+                         "it away: pass one of them")
     if resume:
         return None
     rank = int(os.environ.get("RANK", 0)) if rank is None else rank

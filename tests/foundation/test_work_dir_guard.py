@@ -59,6 +59,8 @@ def test_resume_and_fresh_folders_pass(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "epoch_3.pth").write_bytes(b"x")
     assert guard_work_dir(tmp_path / "a", resume=True) is None
+    with pytest.raises(ValueError, match="pass one of them"):
+        guard_work_dir(tmp_path / "a", resume=True, move_old_run=True)
     assert guard_work_dir(tmp_path / "missing", resume=False) is None
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "20261206_010101").mkdir()  # logs only: no run to protect
