@@ -116,9 +116,13 @@ def test_two_processes_download_an_entry_once(cache, server, tmp_path):
     url = server.add("/shared.pth", data, script=["slow:2", "slow:2"])
     dest = cache / "checkpoints" / "shared.pth"
     script = tmp_path / "get.py"
+    go = tmp_path / "go"
     script.write_text(textwrap.dedent(f"""
-        import sys, time
+        import os, sys, time
         from zoo.hub.download import RetryPolicy, fetch
+        print("ready", flush=True)
+        while not os.path.exists({str(go)!r}):  # both start together, imports done
+            time.sleep(0.01)
         start = time.time()
         fetch({url!r}, {str(dest)!r}, {sha256(data)!r},
               policy=RetryPolicy(retries=0, timeout=20), progress=False)
@@ -127,6 +131,8 @@ def test_two_processes_download_an_entry_once(cache, server, tmp_path):
     env = dict(os.environ, VSZOO_HOME=str(cache), OMP_NUM_THREADS="1")
     procs = [subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    assert [p.stdout.readline().strip() for p in procs] == ["ready", "ready"]
+    go.write_text("")
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
     spans = [tuple(map(float, out.split())) for out, _ in results]
