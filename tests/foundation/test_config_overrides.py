@@ -103,3 +103,13 @@ def test_empty_training_split_names_the_data_set_and_filter(tmp_path):
     cfg.train_dataloader.dataset.actions = [5]
     with pytest.raises(EmptySplitError, match=r"actions=\[5\]"):
         build(cfg)
+
+
+def test_hub_build_model_propagates_knobs_too():
+    from zoo.hub.api import build_model
+
+    model = build_model("skateformer_nwucla_joint", pretrained=False, config=SKATE,
+                        cfg_options={"clip_len": 48,
+                                     "model.backbone.temporal_embedding": "learned"})
+    embedding = model.backbone.embedding.joint_person_temporal_embedding
+    assert embedding.shape[2] == 48  # num_frames=clip_len in the config

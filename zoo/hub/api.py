@@ -328,11 +328,11 @@ def _build_architecture(entry: ModelEntry, num_classes: int | None, config: str 
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
+    from zoo.config_overrides import apply_cfg_options
     from zoo.registry import MODELS
 
     cfg = Config.fromfile(str(found))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    apply_cfg_options(cfg, cfg_options, str(found))  # top-level knobs reach the model too
     if "model" not in cfg:
         raise KeyError(f"{found}: the config defines no `model`")
     model_cfg = cfg.model.copy()
