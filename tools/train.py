@@ -43,7 +43,7 @@ def main(argv=None) -> dict:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    moved = guard_work_dir(cfg.work_dir, args.resume is not None, args.move_old_run)
+    moved = guard_work_dir(cfg.work_dir, bool(cfg.get("resume")), args.move_old_run)
     runner = Runner.from_cfg(cfg)
     if moved is not None:
         runner.logger.info(f"The previous run in {cfg.work_dir} was moved to {moved}")
