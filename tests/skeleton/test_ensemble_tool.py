@@ -63,6 +63,7 @@ def test_ensemble_tool_writes_json(dumps, tmp_path, monkeypatch, capsys):
     (None, "a single .npy array"),
     ("pickle", "it holds a pickle"),
     ("npz_without_scores", r"lacks \['scores', 'labels', 'ids'\]"),
+    ("truncated", r"not an .npz archive|BadZipFile"),
 ])
 def test_ensemble_names_a_file_that_is_not_a_dump(dumps, tmp_path, capsys, content, reason):
     import pickle
@@ -75,6 +76,9 @@ def test_ensemble_names_a_file_that_is_not_a_dump(dumps, tmp_path, capsys, conte
         bad.write_bytes(pickle.dumps({"scores": [1, 2]}))
     elif content == "npz_without_scores":
         np.savez(bad, weights=np.zeros(3))
+    elif content == "truncated":
+        good = Path(dumps[1]).read_bytes()
+        bad.write_bytes(good[: len(good) // 2])
     else:
         bad.write_bytes(content)
     main = runpy.run_path(str(REPO / "tools" / "ensemble.py"))["main"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Sequence
 
 import numpy as np
@@ -39,7 +40,7 @@ def load_predictions(path: str) -> dict[str, np.ndarray]:
         data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f"predictions file {path} does not exist") from None
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
         # numpy's own text suggests allow_pickle=True, which must never be used on a file
         # of unknown origin.
         with open(path, "rb") as f:
@@ -56,7 +57,7 @@ def load_predictions(path: str) -> dict[str, np.ndarray]:
                 raise PredictionsFileError(f"{path} {what}; it lacks {missing} (holds "
                                            f"{sorted(data.files)})")
             return {k: data[k] for k in data.files}
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
         if isinstance(exc, PredictionsFileError):
             raise
         reason = "an array holds pickled objects" if "allow_pickle" in str(exc) \
