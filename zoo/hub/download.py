@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +44,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from zoo.fileio import atomic_write_text
 
 logger = logging.getLogger("zoo.hub")
 
@@ -217,20 +218,6 @@ def _check_content(path: Path, what: str) -> None:
 
 # --- small file utilities ------------------------------------------------------------------
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @contextlib.contextmanager
 def _locked(key: str, quiet: bool = False) -> Iterator[None]:
     """Inter-process lock (``flock``) on ``<cache>/locks/<key>.lock``; no-op without fcntl."""
@@ -301,7 +288,7 @@ class Manifest:
                 "pinned": verified is None,
                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            _atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+            atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
 
     def forget(self, file: Path) -> dict | None:
         """Drop the record (and so a pinned digest) of ``file``; returns the record removed."""
@@ -309,7 +296,7 @@ class Manifest:
             data = self.load()
             record = data.pop(self.key(file), None)
             if record is not None:
-                _atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+                atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
         return record
 
 
