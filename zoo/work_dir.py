@@ -86,15 +86,15 @@ def _move_aside(work_dir: str | os.PathLike) -> Path | None:
     while target.exists():
         target = folder.with_name(f"{folder.name}_old_{stamp}_{suffix}")
         suffix += 1
-    os.replace(folder, target)
+    folder.rename(target)  # one rename: the old run stays whole
     return target
 
 
 def check_output_file(path: str | os.PathLike, option: str = "output") -> None:
     """Fail now, not after a long run, when ``path`` cannot be written.
 
-    Creates the missing parent folders and a temporary file beside ``path`` (removed again),
-    as the zoo's atomic writes do. Raises ``OSError`` naming the option and the path.
+    Creates the missing parent folders and an unnamed temporary file beside ``path``, as the
+    zoo's atomic writes need. Raises ``OSError`` naming the option and the path.
     """
     target = Path(path)
     if target.is_dir():
@@ -105,9 +105,8 @@ def check_output_file(path: str | os.PathLike, option: str = "output") -> None:
                                  "file, not a folder); choose another path")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
+        with tempfile.TemporaryFile(dir=target.parent):  # gone on close, even if killed
+            pass
     except OSError as exc:
         raise type(exc)(f"{option} {target}: cannot write there ({exc.strerror or exc}); "
                         "choose another path") from None
