@@ -11,6 +11,8 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
+from zoo.engine.runner_setup import finish_runner_setup
+from zoo.engine.tracking import apply_vis
 from zoo.runner_utils import format_metrics, load_config
 from zoo.work_dir import guard_work_dir
 
@@ -29,6 +31,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="skip the final evaluation on the test split")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
+    parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
+                        help="also log to tensorboard / mlflow / wandb (zoo.engine.tracking)")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none", help="job launcher for distributed training")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -39,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = apply_vis(load_config(args.config, args.cfg_options, args.work_dir, args.launcher),
+                    args.vis)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -48,6 +53,7 @@ def main(argv=None) -> dict:
         add_checkpoint_key_check(cfg, strict=False, source=cfg.load_from)
     moved = guard_work_dir(cfg.work_dir, bool(cfg.get("resume")), args.move_old_run)
     runner = Runner.from_cfg(cfg)
+    finish_runner_setup(runner)
     if moved is not None:
         runner.logger.info(f"The previous run in {cfg.work_dir} was moved to {moved}")
     runner.train()
