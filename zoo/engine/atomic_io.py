@@ -13,7 +13,8 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 
 from zoo.fileio import atomic_write_bytes, atomic_write_text
 
-__all__ = ["AtomicLocalBackend", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["AtomicLocalBackend", "atomic_write_bytes", "atomic_write_text",
+           "install_atomic_backend"]
 
 
 class AtomicLocalBackend(LocalBackend):
