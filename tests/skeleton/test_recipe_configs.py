@@ -97,3 +97,24 @@ def test_ntu_recipe_train_pipeline_on_a_two_person_sample():
     kp = rng.normal(size=(2, 90, 25, 3)).astype(np.float32)
     out = Compose(cfg.train_pipeline)(dict(keypoint=kp, total_frames=90, label=3))
     assert tuple(out["inputs"].shape) == (1, 2, 64, 25, 3)
+
+
+@pytest.mark.parametrize("name,clip_len", [(MSR[0], 32), (MSR[1], 128)])  # SkateFormer: 64 k
+def test_msr_recipe_moves_to_another_data_set_with_cfg_options(name, clip_len):
+    """``--cfg-options layout=ntu25 num_classes=60 clip_len=T data_root=DIR`` (the top-level
+    knobs, propagated by :func:`zoo.config_overrides.apply_cfg_options`) reaches the model,
+    the pipelines and the loaders; the model is then an NTU-25, 60-class, T-frame one."""
+    from zoo.config_overrides import apply_cfg_options
+
+    cfg = read_config(RECIPES / name)
+    apply_cfg_options(cfg, {"layout": "ntu25", "num_classes": 60, "clip_len": clip_len,
+                            "data_root": "/data/other"})
+    tree = cfg.to_dict()
+    for knob, keys in KNOB_KEYS.items():
+        values = {v for p, k, v in leaves(tree) if k in keys}
+        assert values == {tree[knob]}, (knob, values)
+    roots = {v for p, k, v in leaves(tree) if k == "data_root"}
+    assert roots == {"/data/other"}
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 1, clip_len, 25, 3)).shape == (1, 60)
