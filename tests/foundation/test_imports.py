@@ -45,3 +45,20 @@ def test_importing_the_families_imports_every_module():
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_converter_lookup_imports_the_models_too():
+    """A converter registered in a model file (``zoo.models.<field>.<name>``) is found by the
+    hub: looking a converter up imports ``zoo.models`` (whose modules all register, see above)
+    as well as ``zoo.converters``."""
+    code = textwrap.dedent("""
+        import sys
+        from zoo.hub.api import get_converter
+        assert "zoo.models" not in sys.modules
+        fn = get_converter("convert_stgcn_official")
+        print(fn.__name__, "zoo.models" in sys.modules, "zoo.models.skeleton.stgcn" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "convert_stgcn_official True True"

@@ -1,14 +1,15 @@
 """Imports point down the layers of DESIGN.md, and importing core modules changes nothing.
 
-Layer 1, core ``zoo/`` (this list is the definition): ``registry.py``, ``structures.py``,
-``checkpoint.py``, ``imports.py``, ``config_check.py``, ``visualization.py`` and the packages
-``zoo/evaluation/`` and ``zoo/engine/``. Layer 2 is the families (``zoo.models``,
-``zoo.losses``, ``zoo.datasets``). Layer 3 is the wrappers and services in ``zoo/``
-(``continual``, ``unlearning``, ``attacks``, ``hub``, ``apis``, ``converters``, ``medical``);
-``cli.py`` and ``runner_utils.py`` (the tools' shared set-up) sit with the tools in layer 4.
-``zoo/__init__.py`` is the facade: it forwards ``zoo.build_model`` etc. to the hub lazily.
-Core may import neither the families nor layer 3 (also not lazily inside a function);
-registries name the families only as strings in ``locations``.
+Layer 1 is core ``zoo/``: every module under ``zoo/`` that is not listed in ``NOT_CORE`` below
+(so a new file is core unless declared otherwise), e.g. ``registry.py``, ``structures.py``,
+``checkpoint.py``, ``imports.py``, ``config_check.py``, ``visualization.py``, ``zoo/evaluation/``
+and ``zoo/engine/``. Layer 2 is the families (``zoo.models``, ``zoo.losses``,
+``zoo.datasets``). Layer 3 is the wrappers and services in ``zoo/`` (continual, unlearning,
+attacks, hub with its converters, ``zoo.apis``, the CT measurements in ``zoo.medical``, pose
+estimation, export); ``cli.py`` and ``runner_utils.py`` (the tools' shared set-up) sit with the
+tools in layer 4; ``zoo/__init__.py`` is the facade that forwards ``zoo.build_model`` etc. to
+the hub lazily. Core may import neither the families nor layers 3-4 (also not lazily inside a
+function); registries name the families only as strings in ``locations``.
 """
 from __future__ import annotations
 
@@ -20,20 +21,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CORE_FILES = ("registry.py", "structures.py", "checkpoint.py", "imports.py",
-              "config_check.py", "visualization.py")
-CORE_PACKAGES = ("evaluation", "engine")
 FAMILIES = ("zoo.models", "zoo.losses", "zoo.datasets")
-WRAPPERS = ("zoo.continual", "zoo.unlearning", "zoo.attacks", "zoo.hub", "zoo.apis",
-            "zoo.converters", "zoo.medical", "zoo.cli", "zoo.runner_utils")
+# layers 3 and 4 inside zoo/ (packages or modules, relative to zoo/); everything else is core
+NOT_CORE = ("__init__.py", "continual", "unlearning", "attacks", "hub", "converters", "apis",
+            "medical", "pose", "deploy", "skeleton_vis.py", "cli.py",
+            "runner_utils.py")
+WRAPPERS = tuple("zoo." + name.removesuffix(".py") for name in NOT_CORE
+                 if name != "__init__.py")
 
 
 def core_files() -> list[Path]:
     zoo = REPO / "zoo"
-    files = [zoo / name for name in CORE_FILES if (zoo / name).exists()]
-    for package in CORE_PACKAGES:
-        files += sorted((zoo / package).rglob("*.py"))
-    return files
+    return sorted(p for p in zoo.rglob("*.py")
+                  if p.relative_to(zoo).parts[0] not in NOT_CORE)
 
 
 def module_name(path: Path) -> str:

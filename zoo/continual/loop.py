@@ -13,17 +13,15 @@ rebuilds the optimizer (and ``param_scheduler``, read as a schedule of one task)
 config, trains ``epochs_per_task`` epochs calling the strategy inside the loss, calls the
 strategy at the task end, evaluates all seen tasks on the ``val_dataloader`` data (or
 ``eval_dataloader``) and fills one row of the accuracy matrix. Labels are incremental (the
-position of the class in the scenario's class order).
-
-Outputs in the work dir: ``continual_results.json`` (matrices, metrics, scenario, times),
-``accuracy_matrix.png`` (class-incremental) and ``accuracy_matrix_task_aware.png``
-(:mod:`zoo.continual.results`), and ``task_<k>.pth`` after each task. Testing: the
-class-incremental metrics are the result of the run, so continual configs set
-``test_dataloader = None`` and ``tools/train.py`` skips its final ``runner.test()``.
-
-Distributed training (``--launcher pytorch``): see :mod:`zoo.continual.sync`; resuming
-(``--resume [PATH]``, done by the loop, not mmengine): see :mod:`zoo.continual.checkpoint`.
-Strategies see the loop only through a :class:`~zoo.continual.context.StrategyContext`.
+position of the class in the scenario's class order). Outputs in the work dir:
+``continual_results.json`` (matrices, metrics, scenario, times), ``accuracy_matrix.png``
+(class-incremental) and ``accuracy_matrix_task_aware.png`` (:mod:`zoo.continual.results`),
+and ``task_<k>.pth`` after each task. Testing: the class-incremental metrics are the result
+of the run, so continual configs set ``test_dataloader = None`` and ``tools/train.py`` skips
+its final ``runner.test()``. Distributed training (``--launcher pytorch``):
+:mod:`zoo.continual.sync`; resuming (``--resume [PATH]``, by the loop, not mmengine):
+:mod:`zoo.continual.checkpoint`. Strategies see the loop only through a
+:class:`~zoo.continual.context.StrategyContext`.
 """
 from __future__ import annotations
 
@@ -50,7 +48,7 @@ from .dataset import ClassIncrementalSubset, evaluation_data, loader_like
 from .evaluation import metric_row, predict_scores, task_accuracies, topk_task_accuracies
 from .head import set_num_classes
 from .results import AccuracyRecord, write_results
-from .scenario import ClassIncrementalScenario, dataset_labels
+from .scenario import ClassIncrementalScenario, check_scenario_config, dataset_labels
 
 
 def peak_rss_mb() -> float:
@@ -78,6 +76,8 @@ class ContinualTrainLoop(BaseLoop):
             every seen task after each task from the model's ``mode='predict'`` outputs; its
             numeric results fill one matrix per key (``metric_matrices`` in the results).
     """
+
+    check_nested_arguments = staticmethod(check_scenario_config)  # for zoo.config_check
 
     def __init__(self, runner, dataloader, scenario: dict | None = None,
                  strategy: dict | None = None, epochs_per_task: int = 1,

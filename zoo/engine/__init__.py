@@ -7,6 +7,7 @@ by :func:`zoo.engine.atomic_io.install_atomic_backend` (called by
 from zoo.imports import import_submodules
 
 from .atomic_io import atomic_write_bytes, install_atomic_backend  # noqa: F401
+from .checkpoint_keys import CheckpointKeysHook  # noqa: F401
 from .det_visualization import DetVisualizationHook, draw_detection_panels  # noqa: F401
 from .distributed import GlooSyncBatchNorm, ZooDistributedDataParallel  # noqa: F401
 from .hooks import EpochSeedHook  # noqa: F401
