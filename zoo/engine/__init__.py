@@ -1,4 +1,4 @@
 """Hooks, loops and I/O that plug into mmengine's runner."""
-from . import atomic_io  # noqa: F401
+from . import amp, atomic_io  # noqa: F401  (amp registers BF16OptimWrapper)
 from .distributed import GlooSyncBatchNorm, ZooDistributedDataParallel  # noqa: F401
 from .hooks import EpochSeedHook  # noqa: F401
