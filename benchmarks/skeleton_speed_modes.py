@@ -6,7 +6,8 @@ official SkateFormer: 24 joints) it times, interleaved repeat by repeat so that 
 the same machine load:
 
 * inference (eval, no grad): official fp32, official bf16 autocast, zoo fp32, zoo fused (BN
-  folded), zoo bf16, zoo fused + bf16, zoo fused in onnxruntime (fp32, ``--onnx``);
+  folded), zoo bf16, zoo fused + bf16, zoo fused in onnxruntime (fp32; ``--no-onnx`` drops
+  it), zoo fused + bf16 under ``torch.compile`` (``--compile``);
 * one SGD training step: official fp32 / bf16 autocast, zoo fp32 / bf16 (``BF16OptimWrapper``'s
   autocast: fp32 master weights, fp32 loss).
 
@@ -159,6 +160,10 @@ def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -
              "zoo bf16": _train(zoo, (x,), args.batch, True)}
     if args.onnx:
         infer["zoo onnxruntime"] = _onnx(zoo, x, args.threads)
+    if args.compile:  # inductor's C++ backend; compiled outside the timed runs
+        compiled = torch.compile(fused)
+        _infer(compiled, (x,), True)()
+        infer["zoo fused+bf16+compile"] = _infer(compiled, (x,), True)
     flops = {"zoo": _gflops_per_clip(zoo, (x,), args.batch)}
     if official is not None:
         ref = official()
@@ -191,6 +196,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--models", nargs="+", default=list(ZOO_MODELS))
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     parser.add_argument("--no-onnx", dest="onnx", action="store_false")
+    parser.add_argument("--compile", action="store_true",
+                        help="add torch.compile of the fused model under bf16 (minutes)")
     parser.add_argument("--official", nargs="*", default=[], metavar="NAME=PATH")
     parser.add_argument("--out", default=str(RESULTS / "skeleton_speed_modes"))
     args = parser.parse_args(argv)

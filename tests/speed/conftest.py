@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 
 REPO = Path(__file__).resolve().parents[2]
 MSR_CONFIG = REPO / "configs/skeleton/stgcn_msr3d_xsub.py"
-EPOCHS = 20
+EPOCHS = 12
 
 
 def _batches(dataset, batch_size):

@@ -90,6 +90,7 @@ def test_export_tool_names_a_checkpoint_that_does_not_fit(tmp_path):
         load_tool().main([SYNTHETIC, str(tmp_path / "bad.pth")])
 
 
+@pytest.mark.slow  # reading MSR Action3D and training the shared model: minutes here
 def test_msr_onnx_agrees_with_pytorch(msr_trained, tmp_path):
     model, inputs, _ = msr_trained
     export_onnx(model, inputs[:2], tmp_path / "msr.onnx")
