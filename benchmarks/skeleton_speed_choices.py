@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from skeleton_speed import FRAMES, JOINTS, PERSONS, ZOO_MODELS  # noqa: E402
 
-from zoo.engine.atomic_io import atomic_write_bytes  # noqa: E402
+from zoo.fileio import atomic_write_bytes  # noqa: E402
 from zoo.registry import MODELS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -51,7 +51,7 @@ from skeleton_speed import (  # noqa: E402
 )
 
 from zoo.deploy import fuse_for_inference  # noqa: E402
-from zoo.engine.atomic_io import atomic_write_bytes  # noqa: E402
+from zoo.fileio import atomic_write_bytes  # noqa: E402
 from zoo.registry import MODELS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 
 from .fuse import fuse_for_inference
 
