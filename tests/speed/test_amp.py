@@ -39,7 +39,8 @@ class RecordAmpStep(Hook):
 
     def before_train(self, runner):
         runner.model.backbone.register_forward_hook(
-            lambda module, args, out: RecordAmpStep.dtypes.add(out.dtype))
+            lambda module, args, out: RecordAmpStep.dtypes.add(
+                (out.dtype, module.training)))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         RecordAmpStep.losses.append(float(outputs["loss"].detach()))
@@ -73,7 +74,9 @@ def test_amp_trains_in_bf16_and_learns(tmp_path):
     metrics = load_tool("train").main([
         config(tmp_path, "RecordAmpStep"), "--amp", "--work-dir", str(tmp_path / "w"),
         "--cfg-options", *TINY, "train_cfg.max_epochs=10"])
-    assert RecordAmpStep.dtypes == {torch.bfloat16}  # the forward ran under bf16 autocast
+    # training and evaluation forwards ran under bf16 autocast
+    assert RecordAmpStep.dtypes == {(torch.bfloat16, True), (torch.bfloat16, False)}, \
+        RecordAmpStep.dtypes
     losses = RecordAmpStep.losses
     assert len(losses) == 60
     first, last = sum(losses[:6]) / 6, sum(losses[-6:]) / 6
@@ -124,3 +127,34 @@ def test_amp_test_tool_evaluates_in_bf16(tmp_path):
     assert 0 < diff < 0.05, diff  # bf16 did run (scores differ) and stays close
     assert (a["scores"].argmax(1) == b["scores"].argmax(1)).mean() >= 0.95
     assert abs(fp32["top1"] - bf16["top1"]) <= 100 / 24 + 1e-6  # at most one of 24 clips
+
+
+def test_bf16_autocast_keeps_raw_input_layers_and_head_in_fp32():
+    from mmengine.registry import init_default_scope
+
+    from zoo.engine.amp import bf16_autocast, precision_sensitive_modules
+    from zoo.registry import MODELS
+
+    init_default_scope("zoo")
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type="SkeletonRecognizer", backbone=dict(
+        type="STGCN", graph_cfg=dict(layout="ntu25", mode="stgcn_spatial"), base_channels=16,
+        num_stages=2, inflate_stages=(), down_stages=()),
+        cls_head=dict(type="GCNHead", in_channels=16, num_classes=4))).eval()
+    first, later = model.backbone.layers[0].gcn.conv, model.backbone.layers[1].gcn.conv
+    assert first in precision_sensitive_modules(model)
+    assert later not in precision_sensitive_modules(model)
+    dtypes = {}
+    for name, module in (("first", first), ("later", later), ("fc", model.cls_head.fc)):
+        module.register_forward_hook(lambda m, a, o, name=name: dtypes.__setitem__(name, o.dtype))
+    x = torch.randn(2, 1, 1, 16, 25, 3)
+    with torch.no_grad(), bf16_autocast(model):
+        logits = model(x)
+    assert dtypes == {"first": torch.float32, "later": torch.bfloat16, "fc": torch.float32}
+    assert logits.dtype == torch.float32
+    with torch.no_grad(), bf16_autocast(model, keep_fp32=False):
+        model(x)
+    assert dtypes["first"] == dtypes["fc"] == torch.bfloat16
+    with torch.no_grad():  # the hooks are gone after the context
+        model(x)
+    assert set(dtypes.values()) == {torch.float32}
