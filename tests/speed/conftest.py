@@ -9,6 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.runner import set_random_seed
 
 REPO = Path(__file__).resolve().parents[2]
 MSR_CONFIG = REPO / "configs/skeleton/stgcn_msr3d_xsub.py"
@@ -31,7 +32,7 @@ def msr_trained(msr_dir):
 
     init_default_scope("zoo")
     cfg = Config.fromfile(str(MSR_CONFIG))
-    torch.manual_seed(0)
+    set_random_seed(0)  # torch, numpy (the augmentations) and random
     cfg.model.backbone.base_channels = 16
     cfg.model.cls_head.in_channels = 64
     model = MODELS.build(cfg.model)
