@@ -32,17 +32,31 @@ def load_tool(name):
 
 @HOOKS.register_module(force=True)
 class RecordAmpStep(Hook):
-    """Records each training loss and the dtype of the backbone's output (test only)."""
+    """Records each training loss and the dtype of the backbone's output inside training,
+    validation and test steps (test only; other forwards, e.g. a FLOP count, are ignored)."""
 
     losses: list = []
     dtypes: set = set()
+    in_step = False
 
     def before_train(self, runner):
-        runner.model.backbone.register_forward_hook(
-            lambda module, args, out: RecordAmpStep.dtypes.add(
-                (out.dtype, module.training)))
+        def record(module, args, out):
+            if RecordAmpStep.in_step:
+                RecordAmpStep.dtypes.add((out.dtype, module.training))
+
+        runner.model.backbone.register_forward_hook(record)
+
+    def _start(self, runner, *args, **kwargs):
+        RecordAmpStep.in_step = True
+
+    def _stop(self, runner, *args, **kwargs):
+        RecordAmpStep.in_step = False
+
+    before_train_iter = before_val_iter = before_test_iter = _start
+    after_val_iter = after_test_iter = _stop
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        RecordAmpStep.in_step = False
         RecordAmpStep.losses.append(float(outputs["loss"].detach()))
 
 
