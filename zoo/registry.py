@@ -30,12 +30,14 @@ MODEL_WRAPPERS = Registry("model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope
 LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo",
                  locations=["zoo.engine", "zoo.continual"])
 
-# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks.
+# The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks,
+# pose estimators.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
+POSE_ESTIMATORS = Registry("pose estimator", scope="zoo", locations=["zoo.pose"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
-    "STRATEGIES", "UNLEARNERS", "ATTACKS",
+    "STRATEGIES", "UNLEARNERS", "ATTACKS", "POSE_ESTIMATORS",
 ]
