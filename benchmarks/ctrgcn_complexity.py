@@ -10,13 +10,14 @@ not counted) for one sample in eval mode. Results go to
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 from zoo.models.classifiers import SkeletonRecognizer
+
+from zoo.fileio import atomic_write_text
 
 # name -> (layout, persons, frames, classes); the official feeders resample NTU to 64 frames
 # and NW-UCLA to 52 (Uason-Chen/CTR-GCN config/*/default.yaml window_size)
@@ -43,22 +44,16 @@ def measure(layout: str, persons: int, frames: int, classes: int) -> dict:
                 gflops=counter.get_total_flops() / 1e9)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     torch.set_num_threads(1)
     init_default_scope("zoo")
     results = {name: measure(*cfg) for name, cfg in SETTINGS.items()}
     RESULTS.mkdir(exist_ok=True)
-    write_atomic(RESULTS / "ctrgcn_complexity.json", json.dumps(results, indent=2) + "\n")
+    atomic_write_text(RESULTS / "ctrgcn_complexity.json", json.dumps(results, indent=2) + "\n")
     lines = ["| model | input [N, M, T, V, C] | params | GFLOPs / sample |", "|---|---|---|---|"]
     lines += [f"| {name} | {r['input']} | {r['params']:,} | {r['gflops']:.3f} |"
               for name, r in results.items()]
-    write_atomic(RESULTS / "ctrgcn_complexity.md", "\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "ctrgcn_complexity.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

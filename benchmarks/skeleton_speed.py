@@ -32,7 +32,7 @@ import torch
 from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.registry import MODELS
 
 RESULTS = Path(__file__).resolve().parent / "results"

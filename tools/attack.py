@@ -64,7 +64,7 @@ def main(argv=None) -> dict:
     from zoo.attacks.evaluate import config_layout, craft, load_model, load_split, report
     from zoo.attacks.manifold import load_manifold
     from zoo.attacks.plot import plot_attacked_sequence
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     victim, cfg = load_model(args.config, args.checkpoint)
     layout = config_layout(cfg)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.evaluation.fusion import fuse_predictions
 
 

@@ -10,6 +10,7 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from zoo.engine.checkpoint_keys import add_checkpoint_key_check
 from zoo.runner_utils import format_metrics, load_config
 
 
@@ -39,6 +40,8 @@ def main(argv=None) -> dict:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    elif cfg.get("load_from"):  # fine-tuning: the run's log names what does not fit
+        add_checkpoint_key_check(cfg, strict=False, source=cfg.load_from)
     runner = Runner.from_cfg(cfg)
     runner.train()
     metrics: dict = {}

@@ -5,9 +5,13 @@ mmengine reports an unknown type deep inside the build; this names the config ke
 """
 from __future__ import annotations
 
+import ast
 import difflib
+import os
+from pathlib import Path
 from typing import Any
 
+from mmengine.config import Config
 from mmengine.registry import DefaultScope, Registry
 
 from zoo import registry as zoo_registry
@@ -28,6 +32,40 @@ _SECTIONS = {
     "val_evaluator": zoo_registry.METRICS,
     "test_evaluator": zoo_registry.METRICS,
 }
+
+
+def read_config(path: str | os.PathLike) -> Config:
+    """``Config.fromfile(path)``; a missing file or a syntax error names the file and line.
+
+    mmengine parses a file once before its own check that names it, so a syntax error there
+    reads ``<unknown>, line 1``; the file and its ``_base_`` files are parsed here to name it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    _check_syntax(path, set())
+    return Config.fromfile(str(path))
+
+
+def _check_syntax(path: Path, seen: set[Path]) -> None:
+    if path.suffix != ".py" or path in seen or not path.is_file():
+        return
+    seen.add(path)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as exc:
+        raise SyntaxError(f"{path}, line {exc.lineno}: the config is not valid Python "
+                          f"({exc.msg}): {(exc.text or '').strip()}") from None
+    for node in tree.body:  # _base_ = 'x.py' or ['x.py', ...], relative to this file
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "_base_"):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                return
+            for base in [bases] if isinstance(bases, str) else list(bases):
+                if isinstance(base, str):
+                    _check_syntax((path.parent / base).resolve(), seen)
 
 
 def _known(registry: Registry) -> set[str]:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 
 
 def _figure():

@@ -44,7 +44,7 @@ def list_slides(folder: str | os.PathLike, extensions=SLIDE_EXTENSIONS) -> list[
 
 def save_bag(path: str | os.PathLike, bag: dict) -> None:
     """Write one slide's feature dict atomically (``torch.save`` to a temp name + rename)."""
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     buffer = io.BytesIO()
     torch.save(bag, buffer)
@@ -179,7 +179,7 @@ def extract_folder(slides: list[str | os.PathLike], out_dir: str | os.PathLike,
         save_bag(target, bag)
         report.done.append(sid)
     if report.failed:
-        from zoo.engine.atomic_io import atomic_write_bytes
+        from zoo.fileio import atomic_write_bytes
 
         atomic_write_bytes(out_dir / f"errors_{shard[0]}of{shard[1]}.json",
                            json.dumps(report.failed, indent=1).encode())

@@ -30,7 +30,7 @@ def save_heatmap(path: str | os.PathLike, coords: np.ndarray, scores: np.ndarray
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     coords, scores = np.asarray(coords), np.asarray(scores, dtype=np.float32)
     thumb = None

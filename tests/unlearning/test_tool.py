@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from zoo.apis import init_model
 from zoo.checkpoint import safe_torch_load
-from zoo.unlearning.api import build_model
 from zoo.unlearning.requests import ForgetRequestError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def test_tool_writes_checkpoint_and_report(trained, digits_cfg, tmp_path):
     assert saved["forget_samples"] == 20 and saved["metrics"]["forget_acc"] is not None
     assert report["unlearner"]["type"] == "SSD"
     state = safe_torch_load(tmp_path / "out/unlearned.pth")["state_dict"]
-    model = build_model(digits_cfg)
+    model = init_model(digits_cfg)
     model.load_state_dict(state)  # strict: the config's model loads it unchanged
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.registry import METRICS
 
 

@@ -222,44 +222,17 @@ def load_weights(model: nn.Module, state_dict: dict[str, torch.Tensor], *,
 
     A shape mismatch outside ``head_prefix`` is an error; with ``strict`` so are missing or
     unexpected keys (``num_batches_tracked`` counters excepted, old checkpoints lack them).
-    The dropped head keys are logged through mmengine's ``MMLogger``.
+    The dropped head keys are logged through mmengine's ``MMLogger``
+    (:func:`zoo.checkpoint.load_state_dict_checked`).
     Returns ``{'loaded', 'reinitialised', 'missing', 'unexpected'}`` key lists.
     """
-    from mmengine.logging import MMLogger
+    from zoo.checkpoint import load_state_dict_checked
 
-    own = model.state_dict()
-    prefix = head_prefix.rstrip(".") + "."
-    usable, reinit, unexpected = {}, [], []
-    for key, value in state_dict.items():
-        if key not in own:
-            unexpected.append(key)
-        elif tuple(own[key].shape) != tuple(value.shape):
-            if not key.startswith(prefix):
-                raise ValueError(
-                    f"{source}: {key} has shape {tuple(value.shape)} in the checkpoint but "
-                    f"{tuple(own[key].shape)} in the model; only head weights ({prefix}*) may "
-                    "differ (a wrong config or converter?)")
-            reinit.append((key, tuple(value.shape), tuple(own[key].shape)))
-        else:
-            usable[key] = value
-    skipped = {k for k, _, _ in reinit}
-    missing = [k for k in own if k not in usable and k not in skipped]
-    serious = [k for k in missing if not k.endswith("num_batches_tracked")]
-    logger = MMLogger.get_current_instance()
-    if serious or unexpected:
-        message = (f"{source}: the checkpoint does not fit the model: {len(serious)} missing "
-                   f"(e.g. {serious[:4]}), {len(unexpected)} unexpected (e.g. {unexpected[:4]})")
-        if strict:
-            raise KeyError(message + "; a wrong config or converter?")
-        logger.warning(message)
-    model.load_state_dict(usable, strict=False)
-    if reinit:
-        logger.warning(
-            f"{source}: re-initialised {len(reinit)} head weight(s) whose shape differs from "
-            "the checkpoint; dropped checkpoint keys: "
-            + ", ".join(f"{k} {ck} -> model {mk}" for k, ck, mk in reinit))
-    return {"loaded": sorted(usable), "reinitialised": sorted(skipped), "missing": missing,
-            "unexpected": unexpected}
+    report = load_state_dict_checked(model, state_dict, source=source, strict=strict,
+                                     head_prefix=head_prefix)
+    return {"loaded": sorted(report.loaded),
+            "reinitialised": sorted(k for k, _, _ in report.reinitialised),
+            "missing": report.missing, "unexpected": report.unexpected}
 
 
 # --- building ------------------------------------------------------------------------------
@@ -304,21 +277,14 @@ def _build_architecture(entry: ModelEntry, num_classes: int | None, config: str 
     if found is None:
         raise FileNotFoundError(f"config {cfg_file} of index entry {entry.name!r} does not exist "
                                 f"(looked in {Path.cwd()} and {REPO_ROOT}); pass config=PATH")
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
+    from zoo.apis.model import init_model, load_config_file
 
-    from zoo.registry import MODELS
-
-    cfg = Config.fromfile(str(found))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config_file(found, cfg_options)
     if "model" not in cfg:
         raise KeyError(f"{found}: the config defines no `model`")
-    model_cfg = cfg.model.copy()
     if num_classes is not None:
-        _set_num_classes(model_cfg, num_classes, str(found))
-    with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "zoo")):
-        model = MODELS.build(model_cfg)
+        _set_num_classes(cfg.model, num_classes, str(found))
+    model = init_model(cfg).train()  # a hub model is for fine-tuning: train mode, as before
     if hasattr(model, "init_weights"):
         model.init_weights()
     return model, entry.head

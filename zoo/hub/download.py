@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +41,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from zoo.fileio import atomic_write_text
 
 logger = logging.getLogger("zoo.hub")
 
@@ -154,20 +155,6 @@ def hash_matches(digest: str, expected: str) -> bool:
 
 # --- small file utilities ------------------------------------------------------------------
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @contextlib.contextmanager
 def _locked(key: str) -> Iterator[None]:
     """Inter-process lock (``flock``) on ``<cache>/locks/<key>.lock``; no-op without fcntl."""
@@ -232,7 +219,7 @@ class Manifest:
                 "pinned": verified is None,
                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            _atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+            atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
 
 
 # --- transfer ------------------------------------------------------------------------------
