@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.layouts import get_layout
 
 from .base import PoseEstimator

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+
+from zoo.fileio import atomic_path
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -82,12 +83,9 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     import av
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
     count = 0
-    try:
-        container = av.open(tmp, mode="w")
+    with atomic_path(path) as tmp:
+        container = av.open(str(tmp), mode="w")
         try:
             stream = None
             for frame in frames:
@@ -114,8 +112,4 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
                 container.mux(packet)
         finally:
             container.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return count
