@@ -11,6 +11,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
+from zoo.engine.inference_meta import add_inference_meta_hook
 from zoo.runner_utils import format_metrics, load_config
 
 
@@ -36,6 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    add_inference_meta_hook(cfg)  # classes, layout, test pipeline into each checkpoint's meta
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
