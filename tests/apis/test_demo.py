@@ -1,0 +1,50 @@
+"""tools/demo/skeleton_demo.py on a video of a real person (the astronaut photo, moving)."""
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from zoo.apis.video_demo import window_starts
+from zoo.pose.video import read_frames, write_video
+
+from .conftest import CLASSES, REPO
+
+
+def test_window_starts():
+    assert window_starts(20, 8, 4) == [0, 4, 8, 12]
+    assert window_starts(5, 8, 4) == [0]
+    with pytest.raises(ValueError):
+        window_starts(5, 0, 1)
+
+
+def test_demo_writes_decodable_mp4_and_one_json_entry_per_window(trained, tmp_path):
+    pytest.importorskip("mediapipe")
+    import skimage.data
+    from skimage.transform import resize
+
+    person = (resize(skimage.data.astronaut(), (160, 160), anti_aliasing=True) * 255
+              ).astype(np.uint8)
+    frames = []
+    for k in range(18):
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        x = 40 + 4 * k
+        frame[40:200, x:x + 160] = person
+        frames.append(frame)
+    write_video(tmp_path / "in.mp4", frames, fps=10)
+    sys.path.insert(0, str(REPO / "tools" / "demo"))
+    import skeleton_demo
+
+    report = skeleton_demo.main([str(tmp_path / "in.mp4"), "--checkpoint",
+                                 str(trained["checkpoint"]), "--out", str(tmp_path / "out.mp4"),
+                                 "--window", "8", "--stride", "4", "--max-persons", "1"])
+    back = list(read_frames(tmp_path / "out.mp4"))
+    assert len(back) == 18 and back[0].shape == (240, 320, 3)
+    # the annotation changed the frames: text band top-left, skeleton on the person
+    assert np.abs(back[5].astype(int) - frames[5]).mean() > 1.0
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert saved == report
+    assert [(w["start"], w["end"]) for w in saved["windows"]] == [(0, 8), (4, 12), (8, 16)]
+    for w in saved["windows"]:
+        assert [t["label"] for t in w["top"]] and {t["label"] for t in w["top"]} == set(CLASSES)
+        assert abs(sum(t["score"] for t in w["top"]) - 1) < 1e-4 and w["latency_ms"] > 0
