@@ -172,7 +172,9 @@ def main(argv=None) -> dict:
               "configs/skeleton/stgcn_coco2d_custom.py (PysklSTGCN, COCO-17, 2 persons, "
               "48-frame window, 5 test clips) through zoo.apis.inference_skeleton, median of "
               f"{args.windows} windows. The demo column adds the pose time of the 16 new "
-              "frames each window brings (MediaPipe)."]
+              "frames each window brings (MediaPipe). When the load average exceeds the CPU count "
+              "(a shared machine), the 2-thread rows compete with other processes and can be "
+              "slower than the 1-thread ones; compare rows of one run only."]
     atomic_write_text(RESULTS / "pose_speed.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return result

@@ -58,7 +58,10 @@ class InferenceMetaHook(Hook):
     priority = "VERY_LOW"
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        dataset = getattr(runner.train_dataloader, "dataset", None)
+        try:  # custom loops (e.g. continual) may hold no single training data loader
+            dataset = getattr(runner.train_dataloader, "dataset", None)
+        except (AttributeError, TypeError, KeyError):
+            dataset = None
         meta = checkpoint.setdefault("meta", {})
         meta[META_KEY] = inference_meta(runner.cfg, getattr(dataset, "metainfo", None))
 
