@@ -31,8 +31,9 @@ def _valid(kp: np.ndarray, score: np.ndarray | None, thr: float) -> np.ndarray:
 
 def draw_skeleton(frame: np.ndarray, keypoint: np.ndarray, layout: LayoutSpec,
                   score: np.ndarray | None = None, thr: float = 0.3,
-                  thickness: int = 2) -> np.ndarray:
-    """Draw persons ``keypoint`` ``[M, V, 2]`` (pixels) on a copy of RGB ``frame``."""
+                  thickness: int = 2, joint_colour=(255, 255, 255)) -> np.ndarray:
+    """Draw persons ``keypoint`` ``[M, V, 2]`` (pixels) on a copy of RGB ``frame``: bones in
+    the person's colour, joints as dots of ``joint_colour``."""
     import cv2
 
     out = np.ascontiguousarray(frame).copy()
@@ -46,7 +47,7 @@ def draw_skeleton(frame: np.ndarray, keypoint: np.ndarray, layout: LayoutSpec,
                 cv2.line(out, tuple(pts[child]), tuple(pts[parent]), colour, thickness,
                          cv2.LINE_AA)
         for j in np.flatnonzero(ok):
-            cv2.circle(out, tuple(pts[j]), thickness + 1, (255, 255, 255), -1, cv2.LINE_AA)
+            cv2.circle(out, tuple(pts[j]), thickness + 1, joint_colour, -1, cv2.LINE_AA)
     return out
 
 
@@ -97,7 +98,8 @@ def render_2d(keypoint: np.ndarray, layout: LayoutSpec, score: np.ndarray | None
     for t in range(kp.shape[1]):
         frame = np.full((size, size, 3), 255, np.uint8)
         frames.append(draw_skeleton(frame, canvas_kp[:, t], layout,
-                                    None if score is None else score[:, t], thr=0.0))
+                                    None if score is None else score[:, t], thr=0.0,
+                                    joint_colour=(40, 40, 40)))
     return frames
 
 

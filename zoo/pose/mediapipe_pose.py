@@ -78,7 +78,8 @@ class MediaPipePose(PoseEstimator):
         return self._pose
 
     def reset(self) -> None:
-        self.close()  # video mode keeps the last person's region: a new video starts afresh
+        if not self._options["static_image_mode"]:
+            self.close()  # video mode keeps the last person's region: a new video starts afresh
 
     def close(self) -> None:
         if self._pose is not None:
