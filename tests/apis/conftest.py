@@ -3,7 +3,7 @@ tools/data/extract_pose.py writes it), shared by the inference API and demo test
 from __future__ import annotations
 
 import csv
-import sys
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -79,12 +79,20 @@ default_hooks = dict(logger=dict(interval=100), checkpoint=dict(interval=1))
     return path
 
 
+def load_tool(relative: str):
+    """A script under tools/ as a module (by file, so that ``tools/test.py`` cannot be
+    confused with the standard library's ``test`` package)."""
+    path = REPO / "tools" / relative
+    spec = importlib.util.spec_from_file_location(f"tool_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> dict:
     """Train the tiny config with tools/train.py; returns paths of data, config, checkpoint."""
-    sys.path.insert(0, str(REPO / "tools"))
-    import train
-
+    train = load_tool("train.py")
     root = tmp_path_factory.mktemp("coco2d_model")
     data = write_coco2d_folder(root / "clips", {"train": 10, "test": 4})
     config = tiny_config(root / "tiny.py", data)

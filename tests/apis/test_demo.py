@@ -1,6 +1,5 @@
 """tools/demo/skeleton_demo.py on a video of a real person (the astronaut photo, moving)."""
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from zoo.apis.video_demo import window_starts
 from zoo.pose.video import read_frames, write_video
 
-from .conftest import CLASSES, REPO
+from .conftest import CLASSES, load_tool
 
 
 def test_window_starts():
@@ -32,8 +31,7 @@ def test_demo_writes_decodable_mp4_and_one_json_entry_per_window(trained, tmp_pa
         frame[40:200, x:x + 160] = person
         frames.append(frame)
     write_video(tmp_path / "in.mp4", frames, fps=10)
-    sys.path.insert(0, str(REPO / "tools" / "demo"))
-    import skeleton_demo
+    skeleton_demo = load_tool("demo/skeleton_demo.py")
 
     report = skeleton_demo.main([str(tmp_path / "in.mp4"), "--checkpoint",
                                  str(trained["checkpoint"]), "--out", str(tmp_path / "out.mp4"),

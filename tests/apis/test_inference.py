@@ -1,6 +1,4 @@
 """zoo.apis.init_recognizer / inference_skeleton on a model trained by tools/train.py."""
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -8,7 +6,7 @@ import torch
 from zoo.apis import InferenceMetaError, inference_skeleton, init_recognizer
 from zoo.checkpoint import safe_torch_load
 
-from .conftest import CLASSES, IMG, REPO, synthetic_clip
+from .conftest import CLASSES, IMG, load_tool, synthetic_clip
 
 
 def test_checkpoint_meta_carries_classes_layout_pipeline(trained):
@@ -21,12 +19,11 @@ def test_checkpoint_meta_carries_classes_layout_pipeline(trained):
 
 
 def test_top1_equals_tools_test(trained, tmp_path):
-    sys.path.insert(0, str(REPO / "tools"))
-    import test as test_tool
     from zoo.datasets.skeleton.coco2d import COCO2DClips
 
     from zoo.evaluation.dump import load_predictions
 
+    test_tool = load_tool("test.py")
     dump = tmp_path / "preds.npz"
     test_tool.main([str(trained["config"]), str(trained["checkpoint"]), "--dump", str(dump),
                     "--work-dir", str(tmp_path / "w")])
