@@ -17,7 +17,9 @@ def test_window_starts():
         window_starts(5, 0, 1)
 
 
-def test_demo_writes_decodable_mp4_and_one_json_entry_per_window(trained, tmp_path):
+@pytest.fixture
+def person_video(tmp_path):
+    """18 frames (320 x 240) of the astronaut photo moving right by 4 px per frame."""
     pytest.importorskip("mediapipe")
     import skimage.data
     from skimage.transform import resize
@@ -31,9 +33,15 @@ def test_demo_writes_decodable_mp4_and_one_json_entry_per_window(trained, tmp_pa
         frame[40:200, x:x + 160] = person
         frames.append(frame)
     write_video(tmp_path / "in.mp4", frames, fps=10)
+    return tmp_path / "in.mp4", frames
+
+
+def test_demo_writes_decodable_mp4_and_one_json_entry_per_window(trained, person_video,
+                                                                   tmp_path):
+    video, frames = person_video
     skeleton_demo = load_tool("demo/skeleton_demo.py")
 
-    report = skeleton_demo.main([str(tmp_path / "in.mp4"), "--checkpoint",
+    report = skeleton_demo.main([str(video), "--checkpoint",
                                  str(trained["checkpoint"]), "--out", str(tmp_path / "out.mp4"),
                                  "--window", "8", "--stride", "4", "--max-persons", "1"])
     back = list(read_frames(tmp_path / "out.mp4"))
@@ -46,3 +54,24 @@ def test_demo_writes_decodable_mp4_and_one_json_entry_per_window(trained, tmp_pa
     for w in saved["windows"]:
         assert [t["label"] for t in w["top"]] and {t["label"] for t in w["top"]} == set(CLASSES)
         assert abs(sum(t["score"] for t in w["top"]) - 1) < 1e-4 and w["latency_ms"] > 0
+
+
+def test_stream_mode_predicts_the_same_windows(trained, person_video, tmp_path):
+    video, frames = person_video
+    skeleton_demo = load_tool("demo/skeleton_demo.py")
+    common = ["--checkpoint", str(trained["checkpoint"]), "--window", "8", "--stride", "4",
+              "--max-persons", "1"]
+    offline = skeleton_demo.main([str(video), "--out", str(tmp_path / "a.mp4"), *common])
+    stream = skeleton_demo.main(["--stream", str(video), "--out", str(tmp_path / "b.mp4"),
+                                 *common])
+    assert stream["frames"] == 18 == len(list(read_frames(tmp_path / "b.mp4")))
+    assert [(w["start"], w["end"]) for w in stream["windows"]] == \
+        [(w["start"], w["end"]) for w in offline["windows"]]
+    for a, b in zip(offline["windows"], stream["windows"]):  # one person: same keypoints
+        assert [t["label"] for t in a["top"]] == [t["label"] for t in b["top"]]
+        np.testing.assert_allclose([t["score"] for t in a["top"]],
+                                   [t["score"] for t in b["top"]], atol=2e-3)
+    short = skeleton_demo.main(["--stream", str(video), "--out", str(tmp_path / "c.mp4"),
+                                "--max-frames", "5", *common])
+    assert short["frames"] == 5 and [(w["start"], w["end"]) for w in short["windows"]] == \
+        [(0, 5)]

@@ -95,3 +95,49 @@ def annotate(frames: list[np.ndarray], result: DemoResult, layout: str,
         lines = [f"frames {win.start}-{win.end - 1}"] + [f"{c}: {s:.2f}" for c, s in win.top]
         out.append(draw_text(img, lines))
     return out
+
+
+def recognise_stream(frames, model: nn.Module, estimator: PoseEstimator, window: int = 48,
+                     stride: int = 16, max_persons: int = 2, topk: int = 3,
+                     windows: list | None = None, score_thr: float = 0.3):
+    """Online version of :func:`recognise_frames` for a camera or any frame iterator: yields
+    each annotated frame as soon as it is read; a window is predicted when its last frame
+    arrives (same windows as offline; persons are tracked inside each window). Predictions
+    are appended to ``windows``. A stream shorter than ``window`` gets one prediction at
+    its end."""
+    from collections import deque
+
+    check_layouts(model, estimator)
+    estimator.reset()
+    buffer: deque = deque(maxlen=window)
+    latest = None
+    count = 0
+    windows = windows if windows is not None else []
+    shape = None
+    for t, frame in enumerate(frames):
+        shape = frame.shape[:2]
+        poses = estimator(frame)
+        buffer.append(poses)
+        count = t + 1
+        start = count - window
+        if start >= 0 and start % stride == 0:
+            latest = _predict_buffer(model, list(buffer), start, count, max_persons, topk,
+                                     estimator.num_joints, shape)
+            windows.append(latest)
+        img = draw_skeleton(frame, poses.keypoints[..., :2], estimator.layout,
+                            poses.keypoints[..., 2], thr=score_thr)
+        if latest is not None:
+            lines = [f"frames {latest.start}-{latest.end - 1}"] + [
+                f"{c}: {s:.2f}" for c, s in latest.top]
+            img = draw_text(img, lines)
+        yield img
+    if count and not windows:
+        windows.append(_predict_buffer(model, list(buffer), 0, count, max_persons, topk,
+                                       estimator.num_joints, shape))
+
+
+def _predict_buffer(model, poses, start, end, max_persons, topk, num_joints, shape):
+    keypoint, _ = track_persons(poses, max_persons=max_persons, num_joints=num_joints)
+    t0 = time.perf_counter()
+    top = inference_skeleton(model, keypoint, topk=topk, img_shape=shape)
+    return WindowPrediction(start, end, top, time.perf_counter() - t0)
