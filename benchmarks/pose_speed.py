@@ -33,7 +33,7 @@ def make_video(path: Path, frames: int) -> None:
     import skimage.data
     from skimage.transform import resize
 
-    from zoo.pose.video import write_video
+    from zoo.video_io import write_video
 
     person = (resize(skimage.data.astronaut(), (300, 300), anti_aliasing=True) * 255
               ).astype(np.uint8)
@@ -53,7 +53,7 @@ def worker(kind: str, video: str, threads: int, frames: int) -> dict:
 
     torch.set_num_threads(threads)
     from zoo.pose import build_pose_estimator
-    from zoo.pose.video import read_frames
+    from zoo.video_io import read_frames
 
     images = list(read_frames(video))[:frames]
     if kind in ("mediapipe", "keypoint_rcnn"):

@@ -154,7 +154,7 @@ def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike,
                        duration=int(1000 / fps), loop=0)
         atomic_write_bytes(path, buf.getvalue())
     elif path.suffix.lower() == ".mp4":
-        from zoo.pose.video import write_video
+        from zoo.video_io import write_video
 
         write_video(path, frames, fps=fps)
     else:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from zoo.apis.video_demo import window_starts
-from zoo.pose.video import read_frames, write_video
+from zoo.video_io import read_frames, write_video
 
 from .conftest import CLASSES, load_tool
 

@@ -11,7 +11,7 @@ from zoo.hub.index import MODEL_INDEX
 from zoo.pose import build_pose_estimator
 from zoo.pose.extract import collect_videos, extract_all
 from zoo.pose.keypoint_rcnn import build_keypoint_rcnn
-from zoo.pose.video import read_frames, write_video
+from zoo.video_io import read_frames, write_video
 
 from .helpers import sha256
 

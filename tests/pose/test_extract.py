@@ -10,7 +10,7 @@ import pytest
 
 from zoo.pose import build_pose_estimator
 from zoo.pose.extract import collect_videos, extract_all, shard_jobs, write_labels_csv
-from zoo.pose.video import read_frames, write_video
+from zoo.video_io import read_frames, write_video
 
 from .conftest import TOP, moving_frames, paste
 

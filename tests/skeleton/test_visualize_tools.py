@@ -54,7 +54,7 @@ def test_visualize_3d_from_a_config_sample(tmp_path):
     out = visualize_skeleton.main(["--config", str(REPO / "configs/skeleton/stgcn_synthetic.py"),
                                    "--index", "2", "--out", str(tmp_path / "s.mp4"),
                                    "--size", "128", "--split", "test", "--max-frames", "12"])
-    from zoo.pose.video import read_frames
+    from zoo.video_io import read_frames
 
     frames = list(read_frames(out[0]))
     assert len(frames) == 12 and frames[0].shape == (128, 128, 3)

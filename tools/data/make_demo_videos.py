@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.fileio import atomic_write_text
-from zoo.pose.video import write_video
+from zoo.video_io import write_video
 
 CLASSES = ("bob", "slide_left", "slide_right")
 

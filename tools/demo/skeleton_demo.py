@@ -26,7 +26,7 @@ from zoo.apis import init_recognizer
 from zoo.apis.video_demo import annotate, recognise_frames, recognise_stream
 from zoo.fileio import atomic_write_text
 from zoo.pose import build_pose_estimator
-from zoo.pose.video import read_frames, video_info, write_video
+from zoo.video_io import read_frames, video_info, write_video
 
 
 def parse_args(argv=None) -> argparse.Namespace:

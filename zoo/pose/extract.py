@@ -28,10 +28,10 @@ import numpy as np
 
 from zoo.fileio import atomic_write_bytes
 from zoo.layouts import get_layout
+from zoo.video_io import VIDEO_SUFFIXES, VideoReadError, read_frames, video_info
 
 from .base import PoseEstimator
 from .tracking import track_persons
-from .video import VIDEO_SUFFIXES, VideoReadError, read_frames, video_info
 
 UNLABELLED = "unlabelled"
 

@@ -1,4 +1,5 @@
-"""Reading and writing videos with PyAV (FFmpeg's libraries; wheels bundle them)."""
+"""Reading and writing videos with PyAV (FFmpeg's libraries; its wheels bundle them): a core
+module, used by pose extraction, the demo and the skeleton drawings."""
 from __future__ import annotations
 
 import os
