@@ -1,5 +1,5 @@
-"""Pose estimation on a user's own videos: estimators (registry ``POSE_ESTIMATORS``), video
-I/O, person tracking and the extraction into the zoo's clip formats.
+"""Pose estimation on a user's own videos: estimators (registry ``POSE_ESTIMATORS``), person
+tracking and the extraction into the zoo's clip formats (video I/O: :mod:`zoo.video_io`).
 
 ``build_pose_estimator(dict(type='mediapipe'))`` gives the offline default (MediaPipe Pose);
 ``dict(type='keypoint_rcnn')`` torchvision's Keypoint R-CNN with weights from the zoo's hub.
