@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from zoo.fileio import atomic_write_bytes
 from zoo.evaluation.fusion import fuse_predictions
+from zoo.fileio import atomic_write_bytes
 
 
 def main(argv=None) -> dict:

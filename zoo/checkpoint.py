@@ -83,13 +83,43 @@ def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
     return safe_torch_load(os.path.expanduser(filename), map_location=map_location)
 
 
+def load_from_http_safe(filename: str, map_location: Any = None) -> Any:
+    """mmengine checkpoint loader for http(s) URLs: downloaded like mmengine's own loader
+    (into ``<TORCH_HOME>/checkpoints``, local rank 0 first, kept for the next run), then read
+    through :func:`safe_torch_load`; an unreadable download is deleted from that cache."""
+    from urllib.parse import urlparse
+
+    from mmengine.dist import get_dist_info
+    from torch.hub import download_url_to_file, get_dir
+
+    cache = Path(get_dir()).parent / "checkpoints"
+    cache.mkdir(parents=True, exist_ok=True)
+    cached = cache / os.path.basename(urlparse(filename).path)
+    rank, world_size = get_dist_info()
+    for turn in (0, 1):  # rank 0 downloads, the others read after the barrier
+        if (rank == 0) == (turn == 0) and not cached.is_file():
+            download_url_to_file(filename, str(cached), progress=False)
+        if world_size > 1 and turn == 0:
+            torch.distributed.barrier()
+    try:
+        return safe_torch_load(cached, map_location=map_location, hint=False)
+    except UnreadableCheckpointError:
+        if rank == 0:
+            cached.unlink(missing_ok=True)
+        raise UnreadableCheckpointError(
+            f"{filename} (downloaded to {cached}) is not a readable checkpoint (truncated? not "
+            "a torch file? an error page?); the download was removed from the cache") from None
+
+
 def install_safe_local_loader() -> None:
-    """Make mmengine read local checkpoints (``load_from``, ``resume``) through
-    :func:`safe_torch_load`, so an unreadable file gets the zoo's error, never torch's advice
-    to retry with ``weights_only=False`` (idempotent)."""
+    """Make mmengine read local checkpoints (``load_from``, ``resume``) and http(s) URLs
+    through :func:`safe_torch_load`, so an unreadable file gets the zoo's error, never torch's
+    advice to retry with ``weights_only=False`` (idempotent)."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
     CheckpointLoader.register_scheme(prefixes="", loader=load_from_local_safe, force=True)
+    CheckpointLoader.register_scheme(prefixes=("http://", "https://"),
+                                     loader=load_from_http_safe, force=True)
 
 
 class UnsafeCheckpointError(RuntimeError):
@@ -137,8 +167,13 @@ def safe_torch_load(path: str | os.PathLike, map_location: Any = "cpu", *,
 def _rejected_global(message: str) -> str:
     # torch words it "Unsupported global: GLOBAL x.y" or, for blocked modules such as
     # posix/os/builtins, "unsupported GLOBAL posix.system whose module posix is blocked".
+    # An allowed callable that builds an object of another class reads "Can only build ...
+    # allowlisted via `add_safe_globals`, but got <class 'x.Y'>".
     match = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", message, flags=re.IGNORECASE)
-    return match.group(1) if match else ""
+    if match:
+        return match.group(1)
+    match = re.search(r"allowlisted\s+via `add_safe_globals`,? but got (.+)", message)
+    return match.group(1).strip().splitlines()[0] if match else ""
 
 
 _NUMBERED = re.compile(r"^(epoch|iter)_(\d+)\.pth$")

@@ -5,9 +5,9 @@ renamed over the target with ``os.replace`` once flushed to disk. The file gets 
 ordinary ``open()`` would give (``0o666`` less the umask), not the ``0o600`` of ``mkstemp``.
 
 A process killed mid-write (``SIGKILL``, power loss) cannot remove its temporary file; the
-host and process id in the name let the next write into the same folder recognise it as an
-orphan (that process is gone) and delete it. Temporary files of live processes, or of other
-hosts sharing the folder, are never touched.
+host and process id in the name let the next process that writes into the same folder (its
+first write there) recognise it as an orphan (that process is gone) and delete it. Temporary
+files of live processes, or of other hosts sharing the folder, are never touched.
 
 Kept free of torch and mmengine so that command lines that only write tables start fast.
 """
@@ -27,6 +27,8 @@ __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_wri
            "current_umask", "remove_orphaned_temporaries"]
 
 _UMASK_LOCK = threading.Lock()
+_SWEPT: set[str] = set()  # folders already swept by this process (once is enough: orphans
+# of processes killed later are swept by the next process)
 
 
 def current_umask() -> int:
@@ -81,7 +83,7 @@ def remove_orphaned_temporaries(folder: str | os.PathLike) -> list[Path]:
     except OSError:
         return removed
     for name in names:
-        match = _TEMPORARY.match(name)
+        match = _TEMPORARY.match(name) if name.startswith(".") else None
         if match is None or match["host"] != host:
             continue
         pid = int(match["pid"])
@@ -107,7 +109,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     the same format, and is renamed onto ``path`` when the block ends without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_orphaned_temporaries(path.parent)
+    folder = os.path.abspath(path.parent)
+    if folder not in _SWEPT:
+        remove_orphaned_temporaries(folder)
+        _SWEPT.add(folder)
     suffixes = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
     tmp = _temporary_name(path, suffixes)
     try:

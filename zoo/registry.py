@@ -31,13 +31,15 @@ LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo",
                  locations=["zoo.engine", "zoo.continual"])
 
 # The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks,
-# pose estimators.
+# converters, pose estimators.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
+# Checkpoint converters (upstream key names -> the zoo's), named by the hub index.
+CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters"])
 POSE_ESTIMATORS = Registry("pose estimator", scope="zoo", locations=["zoo.pose"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
-    "STRATEGIES", "UNLEARNERS", "ATTACKS", "POSE_ESTIMATORS",
+    "STRATEGIES", "UNLEARNERS", "ATTACKS", "CONVERTERS", "POSE_ESTIMATORS",
 ]

@@ -7,7 +7,8 @@ from typing import Sequence
 from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
-from zoo.config_check import check_config
+from zoo.config_check import check_config, read_config
+from zoo.fileio import remove_orphaned_temporaries
 
 
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -19,7 +20,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     allow_mmengine_checkpoints()
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")
-    cfg = Config.fromfile(path)
+    cfg = read_config(path)  # names the file of a syntax error
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
@@ -38,6 +39,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     elif cfg.get("work_dir") is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(path))[0])
     check_config(cfg)
+    remove_orphaned_temporaries(cfg.work_dir)  # left by a run killed while writing
     return cfg
 
 

@@ -8,7 +8,6 @@ Heavy imports (torch, mmengine, timm) happen inside the functions so ``import zo
 """
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -138,22 +137,29 @@ def download_model(name: str, *, sha256: str | None = None,
 # --- converters ----------------------------------------------------------------------------
 
 def _converter_or_none(name: str) -> Callable | None:
-    try:
-        module = importlib.import_module("zoo.converters")
-    except ImportError:  # pragma: no cover - package missing
-        return None
-    return getattr(module, name, None)
+    from zoo.registry import CONVERTERS
+
+    CONVERTERS.import_from_location()  # registers zoo.converters
+    return CONVERTERS.get(name) if isinstance(name, str) else None
 
 
 def get_converter(name: str, entry: str = "") -> Callable[[dict], dict]:
-    """The function ``zoo.converters.<name>`` (``state_dict -> state_dict``)."""
+    """The converter registered as ``name`` in ``zoo.registry.CONVERTERS``
+    (``state_dict -> state_dict``)."""
     fn = _converter_or_none(name)
     if fn is None:
         owner = f" (named by index entry {entry!r})" if entry else ""
         raise ConverterUnavailableError(
-            f"converter {name!r}{owner} is not provided by zoo.converters; "
+            f"converter {name!r}{owner} is not registered in zoo.registry.CONVERTERS "
+            f"(registered: {_registered_converters()}); "
             "load_pretrained(..., convert=False) returns the upstream state dict unchanged")
     return fn
+
+
+def _registered_converters() -> list[str]:
+    from zoo.registry import CONVERTERS
+
+    return sorted(CONVERTERS.module_dict)
 
 
 # --- loading -------------------------------------------------------------------------------
