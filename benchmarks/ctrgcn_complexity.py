@@ -1,8 +1,9 @@
 """Parameters and FLOPs per sample of CTR-GCN at the official input sizes.
 
-FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` (one multiply-add = 2
-FLOPs; convolutions, matmuls and the refinement einsums; BatchNorm, ReLU, tanh and pooling are
-not counted) for one sample in eval mode. Results go to
+FLOPs are counted by ``zoo.analysis.complexity.count_flops`` (torch's ``FlopCounterMode``, as
+``tools/analysis/complexity.py``: one multiply-add = 2 FLOPs; convolutions, matmuls and the
+refinement einsums; BatchNorm, ReLU, tanh and pooling are not counted) for one sample in eval
+mode. Results go to
 ``benchmarks/results/ctrgcn_complexity.{json,md}`` (written atomically).
 
     OMP_NUM_THREADS=1 uv run python benchmarks/ctrgcn_complexity.py
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import torch
 from mmengine.registry import init_default_scope
-from torch.utils.flop_counter import FlopCounterMode
 from zoo.models.classifiers import SkeletonRecognizer
 
+from zoo.analysis.complexity import count_flops, count_params
 from zoo.fileio import atomic_write_text
 
 # name -> (layout, persons, frames, classes); the official feeders resample NTU to 64 frames
@@ -36,12 +37,8 @@ def measure(layout: str, persons: int, frames: int, classes: int) -> dict:
         cls_head=dict(type="GCNHead", in_channels=256, num_classes=classes)).eval()
     joints = model.backbone.num_joints
     x = torch.randn(1, persons, frames, joints, 3)
-    counter = FlopCounterMode(display=False)
-    with counter:  # not under no_grad: FlopCounterMode's module tracker needs autograd on
-        model(x)
-    return dict(input=[1, persons, frames, joints, 3],
-                params=sum(p.numel() for p in model.parameters()),
-                gflops=counter.get_total_flops() / 1e9)
+    return dict(input=[1, persons, frames, joints, 3], params=count_params(model),
+                gflops=count_flops(model, x) / 1e9)
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
 from zoo.engine.inference_meta import add_inference_meta_hook
+from zoo.engine.runner_setup import finish_runner_setup
+from zoo.engine.tracking import apply_vis
 from zoo.runner_utils import format_metrics, load_config
 
 
@@ -26,6 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="skip the final evaluation on the test split")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
+    parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
+                        help="also log to tensorboard / mlflow / wandb (zoo.engine.tracking)")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none", help="job launcher for distributed training")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -36,7 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = apply_vis(load_config(args.config, args.cfg_options, args.work_dir, args.launcher),
+                    args.vis)
     add_inference_meta_hook(cfg)  # classes, layout, test pipeline into each checkpoint's meta
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
@@ -45,6 +50,7 @@ def main(argv=None) -> dict:
     elif cfg.get("load_from"):  # fine-tuning: the run's log names what does not fit
         add_checkpoint_key_check(cfg, strict=False, source=cfg.load_from)
     runner = Runner.from_cfg(cfg)
+    finish_runner_setup(runner)
     runner.train()
     metrics: dict = {}
     if not args.no_test and cfg.get("test_dataloader") is not None:

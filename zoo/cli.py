@@ -1,7 +1,8 @@
 """The ``zoo`` command: browse the pretrained index, download and verify checkpoints.
 
     zoo list [PATTERN]          entries (wildcards or substring), with task, dataset, metric
-    zoo info NAME [--json]      everything about one entry, incl. its cache path
+    zoo info NAME [--json]      everything about one entry, incl. its cache path and model card
+    zoo info PATH.pth [--json]  the model card stored in a checkpoint by tools/train.py
     zoo download NAME [--sha256 HEX] [--trust-on-first-use] [--safetensors] [--retries N]
     zoo verify [--delete]       re-hash the whole cache; exit status 1 if a file is bad
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,12 +42,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from zoo.model_card import print_card
+
+    if os.path.isfile(args.name) or args.name.endswith((".pth", ".pt")):
+        from zoo.model_card import checkpoint_card
+
+        if not os.path.isfile(args.name):
+            raise FileNotFoundError(f"checkpoint file {args.name} does not exist")
+        info = checkpoint_card(args.name)
+        if args.json:
+            print(json.dumps(info, indent=2, default=str))
+        else:
+            print_card(info)
+        return 0
     from zoo.hub.api import model_info
 
     info = model_info(args.name)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2, default=str))
         return 0
+    card = info.pop("card", None)
     width = max(len(k) for k in info)
     for key, value in info.items():
         if isinstance(value, (list, tuple)):
@@ -54,6 +70,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         elif isinstance(value, dict):
             value = _metric_text(value)
         print(f"{key.ljust(width)}  {value if value not in (None, '') else '-'}")
+    if card:
+        print("\nmodel card")
+        print_card(card)
     return 0
 
 
@@ -98,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", default=None, help="wildcards or a substring")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("info", help="show one index entry")
-    p.add_argument("name")
+    p = sub.add_parser("info", help="show one index entry or a checkpoint's model card")
+    p.add_argument("name", help="index entry, or a checkpoint file written by tools/train.py")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_info)
 

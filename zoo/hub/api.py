@@ -62,8 +62,10 @@ def cache_path(name: str, safetensors: bool = False) -> Path:
                                 else entry.cache_filename)
 
 
-def model_info(name: str) -> dict[str, Any]:
-    """Everything the index knows about ``name`` plus its cache and availability status."""
+def model_info(name: str, card: bool = True) -> dict[str, Any]:
+    """Everything the index knows about ``name`` plus its cache and availability status, and
+    (``card=True``) its model card under ``'card'`` (:func:`zoo.model_card.entry_card`: classes,
+    input spec, pipeline, params, GFLOPs, metrics, licence, source, paper)."""
     entry = get_entry(name)
     info = entry.to_dict()
     path = cache_path(name)
@@ -78,6 +80,10 @@ def model_info(name: str) -> dict[str, Any]:
     info["config_found"] = (_find_config(entry.config) is not None) if entry.config else None
     info["converter_available"] = (_converter_or_none(entry.converter) is not None
                                    if entry.converter else None)
+    if card:
+        from zoo.model_card import entry_card
+
+        info["card"] = entry_card(name)
     return info
 
 
