@@ -32,6 +32,7 @@ PAPERS = (
                     "(Do and Kim, ECCV 2024), https://arxiv.org/abs/2403.09508"),
     ("resnet", "Deep Residual Learning for Image Recognition (He et al., CVPR 2016), "
                "https://arxiv.org/abs/1512.03385"),
+    ("keypointrcnn", "Mask R-CNN (He et al., ICCV 2017), https://arxiv.org/abs/1703.06870"),
 )
 _NTU_LABELS = ("label k is NTU RGB+D action A{first:03d}+k (A{first:03d}-A{last:03d}); names: "
                "Shahroudy et al. CVPR 2016 / Liu et al. TPAMI 2019, and MMAction2's "
@@ -110,6 +111,14 @@ def config_card(cfg: Any, model: Any = None, classes: Any = None) -> dict:
     return card
 
 
+# torchvision's GeneralizedRCNNTransform of KeypointRCNN_ResNet50_FPN_Weights (zoo.pose)
+_POSE_INPUT = {"kind": "image", "layout": "[C, H, W] RGB in [0, 1], any size",
+               "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+               "output": "per person: box, score, 17 COCO keypoints (x, y, score)",
+               "preprocessing": "scale to [0, 1]; the model resizes the shorter side to 800 "
+                                "(longer at most 1333) and normalises with the ImageNet mean/std"}
+
+
 def _image_input(entry: Any) -> dict | None:
     match = re.search(r"timm tag (\S+?)\)", entry.source) or re.search(
         r"huggingface\.co/timm/([^/]+)/", entry.safetensors_url or "")
@@ -147,7 +156,7 @@ def entry_card(name: str, complexity: bool = True) -> dict:
     """The card of index entry ``name`` (builds its model for params / GFLOPs unless
     ``complexity=False``)."""
     from zoo.hub.api import _find_config
-    from zoo.hub.index import get_entry
+    from zoo.hub.index import POSE, get_entry
 
     entry = get_entry(name)
     card: dict[str, Any] = {
@@ -158,6 +167,12 @@ def entry_card(name: str, complexity: bool = True) -> dict:
         "licence": entry.licence, "source": entry.source, "paper": paper_of(entry.name),
         "weights": entry.urls[0], "converter": entry.converter, "config": entry.config,
     }
+    if entry.task == POSE:
+        card["input"] = _POSE_INPUT
+        card["pipeline"] = [_POSE_INPUT["preprocessing"]]
+        card["model"] = "torchvision keypointrcnn_resnet50_fpn (POSE_ESTIMATORS 'keypoint_rcnn')"
+        card["classes"] = ["background", "person"]
+        return _ordered(card)
     if entry.arch is not None:
         card["input"] = _image_input(entry)
         card["pipeline"] = [card["input"]["preprocessing"]] if card["input"] else None

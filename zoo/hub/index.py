@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 SKELETON = "skeleton-action-recognition"
 IMAGE = "image-classification"
+POSE = "pose-estimation"
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ _ENTRIES: tuple[ModelEntry, ...] = (
     ),
     # --- Pose estimation (tools/data/extract_pose.py --estimator keypoint_rcnn) ------------
     ModelEntry(
-        name="keypointrcnn_resnet50_fpn_coco", task="pose-estimation",
+        name="keypointrcnn_resnet50_fpn_coco", task=POSE,
         dataset="COCO 2017 person keypoints (COCO-17)",
         urls=("https://download.pytorch.org/models/keypointrcnn_resnet50_fpn_coco-fc266e95.pth",),
         sha256="fc266e95", source="https://github.com/pytorch/vision",
