@@ -190,3 +190,19 @@ def test_written_video_decodes_back(tmp_path, person):
     back = list(read_frames(tmp_path / "x.mp4"))
     assert len(back) == 3 and back[1].shape == frames[1].shape
     assert np.abs(back[1].astype(int) - frames[1]).mean() < 6
+
+
+def test_mediapipe33_layout_goes_to_a_pyskl_pickle(tmp_path, person, mediapipe):
+    write_video(tmp_path / "v" / "a.mp4", moving_frames(person, steps=3)[0], fps=10)
+    with pytest.raises(ValueError, match="use --format pyskl"):
+        extract_pose.main([str(tmp_path / "v"), str(tmp_path / "bad"), "--layout",
+                           "mediapipe33", "--no-progress"])
+    assert extract_pose.main([str(tmp_path / "v"), str(tmp_path / "out"), "--layout",
+                              "mediapipe33", "--format", "pyskl", "--max-persons", "1",
+                              "--no-progress"]) == 0
+    from zoo.datasets.skeleton.pyskl import PoseDataset
+
+    ds = PoseDataset(str(tmp_path / "out" / "pyskl.pkl"), split="all")
+    assert ds.metainfo["layout"] == "mediapipe33"
+    assert ds.data_list[0]["keypoint"].shape == (1, 3, 33, 2)
+    assert np.load(tmp_path / "out" / "3d" / "a.npy").shape == (1, 3, 33, 3)
