@@ -21,6 +21,7 @@ from zoo.evaluation.classification import confusion_matrix
 from zoo.evaluation.dump import load_predictions
 from zoo.pipelines import set_test_clips
 from zoo.runner_utils import format_metrics, load_config
+from zoo.work_dir import check_output_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -97,6 +98,9 @@ def show_hook(cfg, folder: str, max_images: int, source: str = "config") -> dict
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    for option, path in (("--confusion", args.confusion), ("--dump", args.dump)):
+        if path:  # fail before the test, not after it
+            check_output_file(path, option)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.heatmap_dir:
         set_heatmap_dir(cfg, args.heatmap_dir, args.config)

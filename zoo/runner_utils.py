@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
 from zoo.config_check import check_config, read_config
+from zoo.config_overrides import apply_cfg_options
 from zoo.fileio import remove_orphaned_temporaries
 
 
@@ -21,8 +22,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")
     cfg = read_config(path)  # names the file of a syntax error
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    apply_cfg_options(cfg, cfg_options, path)  # also reaches keys copied from data_root etc.
     cfg.launcher = launcher
     if launcher != "none":
         from zoo.engine.distributed import init_cpu_process_group
