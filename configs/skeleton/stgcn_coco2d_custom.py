@@ -2,10 +2,8 @@
 # folder that tools/data/extract_pose.py writes (labels.csv + one .npy per clip, read by
 # COCO2DClips). Same model as zoo://stgcn_ntu60_xsub_hrnet2d_joint_mmaction2, so those
 # HRNet-2D weights fine-tune here (docs/custom_data.md):
-#   uv run tools/train.py configs/skeleton/stgcn_coco2d_custom.py --cfg-options \
-#     train_dataloader.dataset.data_root=data/my_clips \
-#     val_dataloader.dataset.data_root=data/my_clips \
-#     test_dataloader.dataset.data_root=data/my_clips model.cls_head.num_classes=3
+#   uv run tools/train.py configs/skeleton/stgcn_coco2d_custom.py \
+#       --cfg-options data_root=data/my_clips num_classes=3
 _base_ = ["../_base_/default_runtime.py"]
 
 data_root = "data/my_clips"
