@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor, BaseModel
 
 from zoo.registry import MODELS
-from zoo.structures import ClsDataSample
+from zoo.structures import ClsDataSample, gather_labels
 
 
 @MODELS.register_module()
@@ -73,12 +73,6 @@ class BaseClassifier(BaseModel):
 
     def predict_scores(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.logits(inputs).softmax(-1)
-
-
-def gather_labels(data_samples: Sequence[ClsDataSample], device) -> torch.Tensor:
-    if not data_samples:
-        raise ValueError("mode='loss' needs data_samples with gt_label")
-    return torch.cat([s.gt_label for s in data_samples]).to(device)
 
 
 def attach_scores(data_samples, scores: torch.Tensor) -> list[ClsDataSample]:
