@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import copy
 import math
+import resource
+import sys
 import time
 
 import numpy as np
@@ -43,10 +45,17 @@ from . import sync
 from .checkpoint import plain, resume_run, save_task_checkpoint, take_over_resume, task_payload
 from .context import StrategyContext
 from .dataset import ClassIncrementalSubset, evaluation_data, loader_like
-from .evaluation import metric_row, predict_scores, task_accuracies
+from .evaluation import metric_row, predict_scores, task_accuracies, topk_task_accuracies
 from .head import set_num_classes
 from .results import AccuracyRecord, write_results
 from .scenario import ClassIncrementalScenario, check_scenario_config, dataset_labels
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss`` is KiB on Linux,
+    bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2 ** 20 if sys.platform == "darwin" else peak / 2 ** 10
 
 
 @LOOPS.register_module()
@@ -277,14 +286,19 @@ class ContinualTrainLoop(BaseLoop):
             f"Continual task {task + 1}/{self.scenario.num_tasks}: classes "
             f"{self.scenario.task_classes[task]} ({len(self.dataloader.dataset)} training "
             f"samples, strategy {strategy.name})")
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        for _ in range(self.epochs_per_task):
+        for _ in range(self.epochs_per_task if strategy.trains else 0):
             self.run_epoch()
         self._seed(100_003 * (task + 1) + 50_021, per_rank=False)
         strategy.after_task(model, task)
         elapsed = time.perf_counter() - start
         self._evaluate(task)
         self.record.task_times.append(elapsed)
+        self.record.task_peak_rss_mb.append(peak_rss_mb())
+        self.record.task_peak_cuda_mb.append(
+            torch.cuda.max_memory_allocated() / 2 ** 20 if torch.cuda.is_available() else None)
         if self.world_size > 1:
             sync.check_rank_consistency(model.state_dict(), strategy.state_dict(), self.rank,
                                         self.world_size, task)
@@ -349,6 +363,8 @@ class ContinualTrainLoop(BaseLoop):
         labels = self.gather_ordered(labels, len(dataset))
         cil, til = task_accuracies(scores, labels, self.scenario, task)
         self.record.add_row(task, cil, til)
+        self.record.add_top5_row(task, topk_task_accuracies(scores, labels, self.scenario,
+                                                            task, k=5))
         row = " ".join(f"{a:.1f}" for a in cil)
         self.logger.info(f"Continual task {task + 1}: accuracy on tasks 1..{task + 1}: {row} "
                          f"(mean {cil.mean():.2f}; task-aware mean {til.mean():.2f})")

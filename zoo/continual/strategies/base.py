@@ -35,6 +35,9 @@ class Strategy:
     """
 
     family: str = "other"
+    #: ``False``: the loop skips the training epochs (methods that take no gradient step,
+    #: e.g. a prototype classifier on a frozen backbone); the task-end hook still runs.
+    trains: bool = True
 
     def __init__(self) -> None:
         self.context = None

@@ -373,3 +373,25 @@ class EWC(Strategy):
         self.anchors = list(state["anchors"])
         self.fishers = list(state["fishers"])
         self.scales = [float(s) for s in state["scales"]]
+
+
+@STRATEGIES.register_module()
+class OnlineEWC(EWC):
+    """Online EWC (Schwarz et al., "Progress & Compress: A scalable framework for continual
+    learning", ICML 2018, Eq. 8; the EWC++ of Chaudhry et al., ECCV 2018, is the same running
+    average): one diagonal Fisher ``F <- gamma F + F_t`` kept over the tasks and one anchor,
+    the weights at the end of the latest task; penalty ``lambda_/2 sum_i F_i (theta_i -
+    theta*_i)^2``. :class:`EWC` with ``mode='online'``; the other arguments are EWC's."""
+
+    def __init__(self, lambda_: float = 100.0, gamma: float = 0.9, **kwargs):
+        if kwargs.get("mode", "online") != "online" or \
+                kwargs.get("fisher_type", "diagonal") != "diagonal":
+            raise ValueError("OnlineEWC is the diagonal, online EWC; use EWC for other modes")
+        kwargs.update(mode="online", fisher_type="diagonal")
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"OnlineEWC gamma must lie in [0, 1], got {gamma}")
+        super().__init__(lambda_=lambda_, gamma=gamma, **kwargs)
+
+    @property
+    def name(self) -> str:
+        return "OnlineEWC"
