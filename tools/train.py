@@ -29,6 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "WORK_DIR_old_<time> and start afresh (else training refuses)")
     parser.add_argument("--no-test", action="store_true",
                         help="skip the final evaluation on the test split")
+    parser.add_argument("--amp", action="store_true",
+                        help="bf16 mixed precision (autocast) for training and evaluation")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
@@ -45,6 +47,10 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = apply_vis(load_config(args.config, args.cfg_options, args.work_dir, args.launcher),
                     args.vis)
+    if args.amp:
+        from zoo.engine.amp import enable_amp
+
+        enable_amp(cfg)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
