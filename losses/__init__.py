@@ -1,2 +1,2 @@
 """Losses (installed as ``zoo.losses``); importing registers them in ``MODELS``."""
-from . import cldice, dice_ce, skeleton_recall, soft_skeleton  # noqa: F401
+from . import cldice, contrastive, dice_ce, reconstruction, skeleton_recall, soft_skeleton  # noqa: F401
