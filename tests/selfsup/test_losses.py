@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from zoo.losses.contrastive import (
     HiCLRLoss,
     InfoNCELoss,
@@ -20,6 +19,7 @@ from zoo.losses.contrastive import (
     supcon_loss,
 )
 from zoo.losses.reconstruction import MaskedReconstructionLoss, masked_mse, masked_sce
+
 from zoo.registry import MODELS
 
 
