@@ -7,5 +7,6 @@ from . import (  # noqa: F401
     medical,
     mil,
     segmentation,
+    selfsup,
     skeleton,
 )
