@@ -4,30 +4,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from shared_data import require_shared, shared_root
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """``../shared`` beside the checkout (real data and official references), else skip."""
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent: real data and official references are not available")
-    return SHARED
+    """``../shared`` beside the checkout (real data and official references); skipped when
+    absent, failed when absent under CI=true (:func:`shared_data.require_shared`)."""
+    return require_shared(shared_root(), "real data and official references")
 
 
 @pytest.fixture(scope="session")
 def msr_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "data" / "msr_action3d"
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent")
-    return path
+    return require_shared(shared_dir / "data" / "msr_action3d", "the MSR Action3D skeletons")
 
 
 @pytest.fixture(scope="session")
 def reference_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "reference"
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent")
-    return path
+    return require_shared(shared_dir / "reference", "the official reference outputs")

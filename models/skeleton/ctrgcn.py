@@ -13,7 +13,9 @@ Sub-module names follow the official ``model/ctrgcn.py`` closely (``convs.k.conv
 ``alpha``, ``down``, ``bn``, ``branches.j``, ``residual.conv/bn``) so checkpoints convert by
 renaming prefixes (:mod:`zoo.converters.ctrgcn`). ``variant='pyskl'`` reproduces PYSKL's and
 MMAction2's re-implementation, which differs in two places (see :class:`CTRGC` and
-:class:`MultiScaleTemporalConv`).
+:class:`MultiScaleTemporalConv`), and whose NTU graph (``Graph(layout='nturgb+d')``) links the
+hand tip and thumb both to the hand: the zoo layout ``ntu25_pyskl``, the pyskl variant's
+default graph.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from zoo.registry import MODELS
 from .graph import Graph
 
 VARIANTS = ("official", "pyskl")
+# each implementation's own NTU-25 graph (they differ in the hand edges, see graph.py)
+DEFAULT_LAYOUT = {"official": "ntu25", "pyskl": "ntu25_pyskl"}
 
 
 def _check_variant(variant: str) -> str:
@@ -193,7 +197,8 @@ class CTRGCN(nn.Module):
 
     Args:
         graph_cfg: ``Graph`` arguments; the paper uses ``mode='spatial'`` (I / inward /
-            outward), which initialises every block's learnable ``adjacency``.
+            outward), which initialises every block's learnable ``adjacency``. Default: the
+            NTU-25 graph of the variant (``ntu25`` official, ``ntu25_pyskl`` PYSKL).
         in_channels: coordinates per joint.
         base_channels / num_stages / inflate_stages / down_stages: width of block 1, number of
             blocks, 1-based blocks that double the width / halve T (official: 64, 10, (5, 8),
@@ -216,7 +221,7 @@ class CTRGCN(nn.Module):
         _check_variant(variant)
         if dropout and variant != "pyskl":
             raise ValueError("the official CTR-GCN has no temporal dropout; use variant='pyskl'")
-        graph_cfg = dict(graph_cfg or dict(layout="ntu25", mode="spatial"))
+        graph_cfg = dict(graph_cfg or dict(layout=DEFAULT_LAYOUT[variant], mode="spatial"))
         self.graph = Graph(**graph_cfg)
         A = torch.tensor(self.graph.A, dtype=torch.float32)
         self.num_joints = A.shape[1]

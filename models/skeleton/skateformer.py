@@ -351,8 +351,10 @@ class SkateEmbedding(nn.Module):
 
 
 def default_index_t(batch: int, num_frames: int, device=None) -> torch.Tensor:
-    """Frame positions ``2 i / T - 1`` (i = 0..T-1): what the official feeders give a clip of
-    T frames sampled uniformly from the whole sequence."""
+    """Frame positions ``2 i / T - 1`` (i = 0..T-1). The official feeders give each frame
+    ``2 s / L - 1`` (``s`` its index in the source, ``L`` the valid frames); for a clip taking
+    every ``L/T``-th frame of the whole sequence (``s = i L / T``, e.g. ``valid_crop_uniform``
+    with ``p_interval=[1]``, or any feeder when ``L = T``) that is this default."""
     return (2.0 * torch.arange(num_frames, device=device) / num_frames - 1.0).expand(batch, -1)
 
 

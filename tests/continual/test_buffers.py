@@ -3,22 +3,64 @@ import torch
 
 from zoo.continual import HerdingBuffer, ReservoirBuffer, herding_order
 
+STREAM, BATCH, SIZE, RUNS = 100, 20, 10, 300
+
+
+def inclusion_counts(run_stream) -> torch.Tensor:
+    """How often each id of the stream ends in memory over ``RUNS`` runs of ``run_stream()``
+    (which returns the kept ids)."""
+    hits = torch.zeros(STREAM)
+    for _ in range(RUNS):
+        hits[run_stream()] += 1
+    return hits
+
+
+def uniformity(hits: torch.Tensor) -> tuple[float, float]:
+    """Chi-square statistic of the per-id counts against Binomial(RUNS, SIZE / STREAM) (about
+    99 degrees of freedom: 99.9 % quantile 149), and the least-squares slope of the inclusion
+    rate over the stream position (rate change per 100 positions)."""
+    p = SIZE / STREAM
+    chi2 = (((hits - RUNS * p) ** 2) / (RUNS * p * (1 - p))).sum().item()
+    pos = torch.arange(STREAM, dtype=torch.float32) - (STREAM - 1) / 2
+    rate = hits / RUNS
+    slope = ((pos * (rate - rate.mean())).sum() / (pos ** 2).sum()).item() * 100
+    return chi2, slope
+
+
+def reservoir_stream() -> torch.Tensor:
+    buf = ReservoirBuffer(size=SIZE)
+    for start in range(0, STREAM, BATCH):
+        ids = torch.arange(start, start + BATCH)
+        buf.add(ids[:, None].float(), ids)
+    assert len(buf) == SIZE and buf.num_seen == STREAM
+    return buf.labels
+
+
+def recency_biased_stream() -> torch.Tensor:
+    """Control: replaces a slot with probability 2 * SIZE / seen (twice reservoir sampling's)."""
+    kept: list[int] = []
+    for i in range(STREAM):
+        if len(kept) < SIZE:
+            kept.append(i)
+        elif torch.rand(()) < min(1.0, 2 * SIZE / (i + 1)):
+            kept[int(torch.randint(0, SIZE, ()))] = i
+    return torch.tensor(kept)
+
 
 def test_reservoir_keeps_every_sample_with_equal_probability():
+    """Every id of the stream is kept with probability 10/100 (binomial std of the rate over
+    300 runs: 0.017): the counts pass a chi-square test of uniformity and show no trend over
+    the stream. The control, a reservoir with recency bias, fails both checks."""
     torch.manual_seed(0)
-    hits = torch.zeros(100)
-    for _ in range(300):
-        buf = ReservoirBuffer(size=10)
-        for start in range(0, 100, 20):  # stream of 100 ids in batches of 20
-            ids = torch.arange(start, start + 20)
-            buf.add(ids[:, None].float(), ids)
-        assert len(buf) == 10 and buf.num_seen == 100
-        hits[buf.labels] += 1
-    rate = hits / 300  # expected 10 / 100 for every sample
-    assert abs(rate.mean().item() - 0.1) < 1e-6
-    assert rate.min() > 0.04 and rate.max() < 0.17  # 300 draws: binomial std ~0.017
-    # early and late halves of the stream are equally represented
-    assert abs(rate[:50].mean() - rate[50:].mean()) < 0.02
+    hits = inclusion_counts(reservoir_stream)
+    chi2, slope = uniformity(hits)
+    assert chi2 < 149, chi2  # measured 115.9 with this seed
+    assert abs(slope) < 0.03, slope  # measured 0.005
+    rate = hits / RUNS
+    assert rate.min() > 0.04 and rate.max() < 0.17
+    assert abs(rate[:50].mean() - rate[50:].mean()) < 0.02  # early and late halves alike
+    chi2_biased, slope_biased = uniformity(inclusion_counts(recency_biased_stream))
+    assert chi2_biased > 149 and slope_biased > 0.03, (chi2_biased, slope_biased)  # 1216, 0.20
 
 
 def test_reservoir_stores_logits_with_their_width_and_state_round_trips():

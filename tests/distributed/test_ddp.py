@@ -34,10 +34,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(launcher_args, train_args, work_dir, batch_size):
+def run(launcher_args, train_args, work_dir, batch_size, *options):
     cmd = [sys.executable, *launcher_args, "tools/train.py", CONFIG, "--work-dir", str(work_dir),
            *train_args, "--cfg-options", *DETERMINISTIC,
-           f"train_dataloader.batch_size={batch_size}"]
+           f"train_dataloader.batch_size={batch_size}", *options]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     match = re.search(r"Final test: mean_class_acc: ([\d.]+)\s+top1: ([\d.]+)", out.stdout)
@@ -52,6 +52,19 @@ def test_two_gloo_processes_match_one_process_with_double_batch(tmp_path):
     multi_top1, multi = run(torchrun, ["--launcher", "pytorch"], tmp_path / "two", batch_size=8)
     assert single.keys() == multi.keys()
     for key in single:
-        torch.testing.assert_close(multi[key].float(), single[key].float(), atol=2e-4,
-                                   rtol=1e-3, msg=key)
+        assert_within_tolerance(multi[key], single[key], key)
     assert single_top1 == pytest.approx(multi_top1, abs=1e-6)
+    # control: the same single-process run with another shuffling seed (same data, batch and
+    # schedule, only the batches' make-up differs) is outside the tolerance
+    _, reshuffled = run([], [], tmp_path / "control", 16, "train_dataloader.sampler.seed=1")
+    outside = []
+    for key in single:
+        try:
+            assert_within_tolerance(reshuffled[key], single[key], key)
+        except AssertionError:
+            outside.append(key)
+    assert len(outside) > len(single) // 2, outside
+
+
+def assert_within_tolerance(actual, expected, key):
+    torch.testing.assert_close(actual.float(), expected.float(), atol=2e-4, rtol=1e-3, msg=key)

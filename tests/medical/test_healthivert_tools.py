@@ -1,6 +1,7 @@
 """tools/test.py on the HealthiVert config: metrics and the --show-dir PNG per vertebra."""
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -26,9 +27,13 @@ def test_test_tool_writes_one_png_per_vertebra(tmp_path):
                     "--show-dir", str(tmp_path / "png"), "--show-max", "1",
                     "--cfg-options", *options])
     assert metrics["healthivert/num_vertebrae"] == 1
+    # the one vertebra tested is the phantom case's designated target
+    cases = sorted((tmp_path / "ph").glob("case_*"))
+    assert len(cases) == 1
+    target = json.loads((cases[0] / "meta.json").read_text())["target_label"]
     pngs = sorted((tmp_path / "png").glob("*.png"))
-    assert [p.name for p in pngs] == ["case0000_vertebra" + pngs[0].name.split("vertebra")[1]]
-    assert pngs[0].stat().st_size > 10_000
+    assert [p.name for p in pngs] == [f"case0000_vertebra{target}.png"]
+    assert pngs[0].read_bytes()[:4] == b"\x89PNG" and pngs[0].stat().st_size > 10_000
 
 
 def test_show_dir_without_a_show_hook_is_named(tmp_path):

@@ -142,3 +142,39 @@ def test_learns_synthetic_actions():
     acc = {k: (v.argmax(-1) == yt).float().mean().item() for k, v in sub.items()}
     assert acc["fusion"] >= 0.9, acc
     assert min(acc.values()) >= 0.5, acc
+
+
+def base_net_params(f: int, b: int = 64, k: int = 8, preact: bool = False,
+                    attention: bool = False) -> int:
+    """Parameters of one Base-Net counted from the architecture (docs/formats_cnn1d.md), not
+    from the module: stem ``Conv1d(f, b, k)``, nine ``k``-wide convolutions with BatchNorm
+    (on the input width when pre-activated), 1x1 projections into groups 2 and 3, a final
+    BatchNorm, and for the attention net a ``Linear(w, 2w) - Linear(2w, 1)`` per group."""
+    widths = [b] * 3 + [2 * b] * 3 + [4 * b] * 3
+    inputs = [b] + widths[:-1]
+    total = f * b * k + b
+    total += sum(c * w * k + w for c, w in zip(inputs, widths))
+    total += 2 * sum(inputs if preact else widths)
+    total += (b * 2 * b + 2 * b) + (2 * b * 4 * b + 4 * b)
+    total += 2 * 4 * b
+    if attention:
+        total += sum(2 * w * w + 2 * w + 2 * w + 1 for w in (b, 2 * b, 4 * b))
+    return total
+
+
+def test_paper_size_for_ntu_input_is_16_65_million():
+    """The README's 16.65 M: NTU input (2 bodies x 25 joints x 3, 64 frames), base width 64."""
+    net = EnsembleCNN1D(in_channels=3, layout="ntu25", num_person=2, num_frames=64,
+                        base_channels=64)
+    feat = 2 * 25 * 3
+    parts = [2 * len(p) * 3 for p in net.body_parts]
+    assert parts == [36, 36, 24, 24, 30]  # arms (6 joints with hand tips), legs, trunk
+    expected = (base_net_params(feat)  # temporal stream
+                + base_net_params(64)  # spatial stream: the 64 frames are the channels
+                + sum(base_net_params(f) for f in parts)
+                + (feat * 300 + 300 + 300 * feat + feat)  # input attention
+                + base_net_params(feat, preact=True, attention=True)
+                + base_net_params(feat))  # frame differences
+    count = sum(p.numel() for p in net.parameters())
+    assert count == expected == 16_647_765
+    assert round(count / 1e6, 2) == 16.65

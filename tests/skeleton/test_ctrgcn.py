@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmengine.registry import init_default_scope
+from shared_data import assert_close_to_scale
 from zoo.models.classifiers import SkeletonRecognizer
 from zoo.models.skeleton.ctrgcn import CTRGC, CTRGCN
 from zoo.models.skeleton.graph import Graph
@@ -120,6 +121,57 @@ def test_pyskl_converter_loads_strictly_and_keeps_every_tensor(reference_dir, he
     by_official = convert_ctrgcn_official(official)
     assert converted.keys() == by_official.keys()
     assert all(torch.equal(converted[k], by_official[k]) for k in converted)
+
+
+def load_pyskl_reference(reference_dir):
+    """PYSKL's own CTRGCN + GCNHead (commit 3f6795f) on random weights, randomised BatchNorm
+    statistics and non-zero ``alpha`` (../shared/reference/README.md)."""
+    return torch.load(reference_dir / "ctrgcn_pyskl_ntu60.pt", weights_only=True)
+
+
+def test_pyskl_variant_gives_pyskls_own_logits(reference_dir):
+    """``variant="pyskl"`` + ``convert_ctrgcn_pyskl`` on PYSKL's module output. Measured: float32
+    error 4.3e-6 on logits of scale 22.4 (1.9e-7 of it), float64 error 1.1e-14 against PYSKL's
+    float64 run. The official variant on the same weights is off by 17.1."""
+    ref = load_pyskl_reference(reference_dir)
+    assert ref["meta"]["input_layout"] == "[N, M, T, V, C] = [2, 2, 64, 25, 3]"
+    converted = convert_ctrgcn_pyskl(ref["state_dict"])
+    model = SkeletonRecognizer(
+        backbone=dict(type="CTRGCN", num_person=2, variant="pyskl"),  # default graph
+        cls_head=dict(type="GCNHead", in_channels=256, num_classes=60))
+    assert sum(p.numel() for p in model.parameters()) == ref["meta"]["params"] == 1_446_672
+    # PYSKL's fixed graph buffer (dropped by the converter) is the zoo's default pyskl graph
+    assert torch.equal(model.backbone.layers[0].gcn.adjacency.detach(),
+                       ref["state_dict"]["backbone.A"])
+    model.load_state_dict(converted, strict=True)
+    model.eval()
+    (x,) = ref["inputs"]
+    with torch.no_grad():
+        logits = model.float()(x)
+        logits64 = model.double()(x.double())
+    assert_close_to_scale(logits, ref["logits"], 2e-6, "float32")
+    assert_close_to_scale(logits64, ref["logits_float64"], 1e-12, "float64")
+    official = zoo_recognizer("ntu25", 2, 60, variant="official")
+    official.load_state_dict(converted, strict=True)
+    with torch.no_grad():
+        off = official.eval()(x)
+    assert (off - ref["logits"]).abs().max() > 0.1 * ref["logits"].abs().max()
+
+
+def test_pyskl_graph_is_pyskls_nturgbd_graph(reference_dir):
+    """PYSKL's ``Graph(layout='nturgb+d', mode='spatial')`` links hand tip and thumb to the
+    hand (zoo layout ``ntu25_pyskl``); the official CTR-GCN graph chains them."""
+    pyskl_A = load_pyskl_reference(reference_dir)["state_dict"]["backbone.A"]
+    assert torch.equal(torch.tensor(Graph("ntu25_pyskl", mode="spatial").A), pyskl_A)
+    assert not torch.equal(torch.tensor(Graph("ntu25", mode="spatial").A), pyskl_A)
+    for variant, layout in (("pyskl", "ntu25_pyskl"), ("official", "ntu25")):
+        net = CTRGCN(variant=variant, base_channels=8, num_stages=1)
+        assert net.graph.layout.name == layout
+    # the shipped PYSKL / MMAction2 config starts from PYSKL's graph too
+    from zoo.hub.api import build_model
+
+    model = build_model("ctrgcn_ntu60_xsub_joint_pyskl", pretrained=False)
+    assert torch.equal(model.backbone.layers[9].gcn.adjacency.detach(), pyskl_A)
 
 
 def test_pyskl_variant_is_the_transposed_aggregation_and_relu_after_the_tcn():

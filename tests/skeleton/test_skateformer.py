@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmengine.registry import init_default_scope
+from shared_data import assert_close_to_scale
 from zoo.models.classifiers import SkeletonRecognizer
 from zoo.models.skeleton.graph import get_layout
 from zoo.models.skeleton.skateformer import SKATE_PARTITIONS, SkateFormer, default_index_t
@@ -49,13 +50,17 @@ def test_converted_official_weights_give_the_official_logits(reference_dir, name
     model.load_state_dict(convert_skateformer_official(ref["state_dict"]), strict=True)
     model.eval()
 
-    x_official, index_t = ref["inputs"]  # [N, C, T, V_skate, M], [N, T]
+    # [N, C, T, V_skate, M], [N, T]: the fixture's index_t is linspace(-1, 1, T), an input
+    # like any other (the default is what the feeders compute, tested below)
+    x_official, index_t = ref["inputs"]
     outputs = []
     for fill in (0.0, 1e3):  # the unused joints (NTU spine_shoulder) must not matter
         x = to_zoo_layout(x_official, layout, fill)
         with torch.no_grad():
             outputs.append(model.cls_head(model.backbone(x, index_t)))
-    torch.testing.assert_close(outputs[0], ref["logits"], atol=1e-4, rtol=0)
+    # logits of scale ~0.9: measured error 1.8e-7 (NTU-60) / 3.0e-7 (NW-UCLA); atol 1e-4 was
+    # 300x looser than that
+    assert_close_to_scale(outputs[0], ref["logits"], 2e-6)
     torch.testing.assert_close(outputs[1], outputs[0], atol=0, rtol=0)
 
 
@@ -81,6 +86,38 @@ def test_default_index_t_and_index_t_is_used():
     assert default.shape == (2, 1, 32, 8, 20)
     torch.testing.assert_close(default, explicit, atol=0, rtol=0)
     assert (default - shifted).abs().max() > 1e-4
+
+
+def feeder_index_t(frames: torch.Tensor, num_valid: int) -> torch.Tensor:
+    """What every official feeder (KAIST-VICLab/SkateFormer ``feeders/tools.py``
+    ``valid_crop_resize`` / ``valid_crop_uniform``, ``feeder_ucla.py``) returns as index_t:
+    ``2 * s / L - 1`` for source frame positions ``s`` of a sequence of ``L`` valid frames."""
+    return 2 * frames.double() / num_valid - 1
+
+
+@pytest.mark.parametrize("num_valid", [64, 128, 192, 320])
+def test_default_index_t_is_what_the_official_feeders_compute(num_valid):
+    """The default (no index_t given) is the feeders' index_t of a clip that takes every
+    ``L/T``-th frame of the whole sequence: NTU ``valid_crop_uniform`` with
+    ``p_interval=[1]`` (``s_i = i * L // T``), and for ``L = T`` also NTU
+    ``valid_crop_resize`` (linear resize, ``align_corners=False``: the identity) and the
+    NW-UCLA test branch (``s = int(linspace(0, L - 1, T))``)."""
+    t = 64
+    default = default_index_t(3, t).double()
+    assert default.shape == (3, t)
+    uniform = feeder_index_t(torch.arange(t) * num_valid // t, num_valid)
+    torch.testing.assert_close(default, uniform.expand(3, -1), atol=1e-7, rtol=0)
+    if num_valid == t:
+        resized = torch.nn.functional.interpolate(
+            torch.arange(num_valid, dtype=torch.float64)[None, None], size=t, mode="linear",
+            align_corners=False)[0, 0]
+        ucla = torch.linspace(0, num_valid - 1, t).long()
+        for frames in (resized, ucla):
+            torch.testing.assert_close(default[0], feeder_index_t(frames, num_valid),
+                                       atol=1e-7, rtol=0)
+    # the fidelity fixture's input, linspace(-1, 1, T), is not a feeder output: s < L, so no
+    # feeder reaches +1
+    assert default.max() < 1 and not torch.allclose(default[0], torch.linspace(-1, 1, t).double())
 
 
 def test_coco17_partition_and_input_errors():
