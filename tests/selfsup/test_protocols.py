@@ -83,3 +83,12 @@ def test_load_from_a_pretrained_encoder_in_recogniser_configs(tmp_path, recognis
     loaded = runner.model.backbone.state_dict()
     for key, value in model.backbone.state_dict().items():
         torch.testing.assert_close(loaded[key], value, msg=f"{recogniser}: {key}")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (CONFIGS / "selfsup").glob("*.py")))
+def test_every_selfsup_config_builds_its_model(name):
+    cfg = Config.fromfile(CONFIGS / "selfsup" / name)
+    model = MODELS.build(cfg.model)
+    assert sum(p.numel() for p in model.backbone.parameters()) > 0
+    if "semi" in name:
+        assert cfg.train_dataloader.dataset.label_fraction == 0.1
