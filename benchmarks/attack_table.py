@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-import tempfile
 import time
+
+from zoo.fileio import atomic_write_text
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ATTACK_NAMES = ["FGSM", "IFGSM", "PGD", "MIFGSM", "SMIFGSM"]
@@ -58,21 +58,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=osp.join(ROOT, "benchmarks", "results", "attacks_msr3d"))
     p.add_argument("--tables-only", action="store_true", help="only assemble cached cells")
     return p.parse_args(argv)
-
-
-def atomic_write(path: str, text: str) -> None:
-    """Write through a temporary sibling and ``os.replace`` (kept torch-free so that
-    ``--tables-only`` starts fast)."""
-    os.makedirs(osp.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def cell_path(args, variant: str, source: str, attack: str) -> str:
@@ -108,7 +93,7 @@ def run_cells(args) -> None:
                             steps=args.steps, seconds=time.time() - start,
                             on_A=report(model_a, x, x_adv, y, layout, clean["A"]),
                             on_B=report(model_b, x, x_adv, y, layout, clean["B"]))
-                atomic_write(path, json.dumps(cell, indent=1))
+                atomic_write_text(path, json.dumps(cell, indent=1))
                 print(f"{variant:12s} {source:9s} {name:8s} success on A "
                       f"{cell['on_A']['success_rate']:5.1f}%  on B "
                       f"{cell['on_B']['success_rate']:5.1f}%  ({cell['seconds']:.0f} s)",
@@ -122,7 +107,7 @@ def run_cells(args) -> None:
                         steps=1, seconds=0.0,
                         on_A=report(model_a, x, x_rand, y, layout, clean["A"]),
                         on_B=report(model_b, x, x_rand, y, layout, clean["B"]))
-            atomic_write(path, json.dumps(cell, indent=1))
+            atomic_write_text(path, json.dumps(cell, indent=1))
 
 
 def fmt(v) -> str:
@@ -191,11 +176,11 @@ def write_tables(args) -> None:
                      f"{s['accel_dev_mean']:.4f} / {s['accel_dev_max']:.4f} | "
                      f"{cell['seconds']:.0f} |")
     lines.append("")
-    atomic_write(args.out + ".md", "\n".join(lines))
+    atomic_write_text(args.out + ".md", "\n".join(lines))
     payload = dict(model_a=dict(name=a, config=args.a[0], checkpoint=args.a[1]),
                    model_b=dict(name=b, config=args.b[0], checkpoint=args.b[1]),
                    manifold=args.manifold, cells=list(cells.values()))
-    atomic_write(args.out + ".json", json.dumps(payload, indent=1))
+    atomic_write_text(args.out + ".json", json.dumps(payload, indent=1))
     print(f"Tables written to {args.out}.md / .json", flush=True)
 
 

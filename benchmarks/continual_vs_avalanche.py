@@ -157,7 +157,7 @@ def main(argv=None) -> dict:
     from mmengine.registry import init_default_scope
 
     from zoo.continual.metrics import continual_metrics
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     init_default_scope("zoo")
     global DIGITS

@@ -1,8 +1,9 @@
 """Parameters and FLOPs per sample of CTR-GCN at the official input sizes.
 
-FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` (one multiply-add = 2
-FLOPs; convolutions, matmuls and the refinement einsums; BatchNorm, ReLU, tanh and pooling are
-not counted) for one sample in eval mode. Results go to
+FLOPs are counted by ``zoo.analysis.complexity.count_flops`` (torch's ``FlopCounterMode``, as
+``tools/analysis/complexity.py``: one multiply-add = 2 FLOPs; convolutions, matmuls and the
+refinement einsums; BatchNorm, ReLU, tanh and pooling are not counted) for one sample in eval
+mode. Results go to
 ``benchmarks/results/ctrgcn_complexity.{json,md}`` (written atomically).
 
     OMP_NUM_THREADS=1 uv run python benchmarks/ctrgcn_complexity.py
@@ -10,13 +11,14 @@ not counted) for one sample in eval mode. Results go to
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from mmengine.registry import init_default_scope
-from torch.utils.flop_counter import FlopCounterMode
 from zoo.models.classifiers import SkeletonRecognizer
+
+from zoo.analysis.complexity import count_flops, count_params
+from zoo.fileio import atomic_write_text
 
 # name -> (layout, persons, frames, classes); the official feeders resample NTU to 64 frames
 # and NW-UCLA to 52 (Uason-Chen/CTR-GCN config/*/default.yaml window_size)
@@ -35,18 +37,8 @@ def measure(layout: str, persons: int, frames: int, classes: int) -> dict:
         cls_head=dict(type="GCNHead", in_channels=256, num_classes=classes)).eval()
     joints = model.backbone.num_joints
     x = torch.randn(1, persons, frames, joints, 3)
-    counter = FlopCounterMode(display=False)
-    with counter:  # not under no_grad: FlopCounterMode's module tracker needs autograd on
-        model(x)
-    return dict(input=[1, persons, frames, joints, 3],
-                params=sum(p.numel() for p in model.parameters()),
-                gflops=counter.get_total_flops() / 1e9)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    return dict(input=[1, persons, frames, joints, 3], params=count_params(model),
+                gflops=count_flops(model, x) / 1e9)
 
 
 def main() -> None:
@@ -54,11 +46,11 @@ def main() -> None:
     init_default_scope("zoo")
     results = {name: measure(*cfg) for name, cfg in SETTINGS.items()}
     RESULTS.mkdir(exist_ok=True)
-    write_atomic(RESULTS / "ctrgcn_complexity.json", json.dumps(results, indent=2) + "\n")
+    atomic_write_text(RESULTS / "ctrgcn_complexity.json", json.dumps(results, indent=2) + "\n")
     lines = ["| model | input [N, M, T, V, C] | params | GFLOPs / sample |", "|---|---|---|---|"]
     lines += [f"| {name} | {r['input']} | {r['params']:,} | {r['gflops']:.3f} |"
               for name, r in results.items()]
-    write_atomic(RESULTS / "ctrgcn_complexity.md", "\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "ctrgcn_complexity.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from zoo.datasets.medical.healthivert_dataset import HealthiVertPhantomDataset
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.medical.grading import grade_cross_validation
 from zoo.medical.healthivert_eval import load_healthivert, plot_healthivert_demo, predict_dataset
 from zoo.medical.metrics import aggregate_vertebrae, summarise

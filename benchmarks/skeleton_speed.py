@@ -4,7 +4,8 @@ the official implementations.
 For each zoo recogniser (backbone + head, NTU-60: 25 joints, 2 persons, 64 frames) it times
 inference (eval, no grad) and one SGD training step (forward, backward, step) on a batch, and
 reports clips/s as the median of ``--repeats`` timed runs after ``--warmup`` runs. Parameter
-counts and FLOPs per clip (``torch.utils.flop_counter``) are recorded beside them.
+counts and FLOPs per clip (``zoo.analysis.complexity.count_flops``, as
+``tools/analysis/complexity.py``) are recorded beside them.
 
 Official modules are never vendored: give the path of a local clone to time them side by side
 on the same input and thread count (the zoo/official ratio is then reported)::
@@ -30,9 +31,9 @@ from pathlib import Path
 
 import torch
 from mmengine.registry import init_default_scope
-from torch.utils.flop_counter import FlopCounterMode
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.analysis.complexity import count_flops
+from zoo.fileio import atomic_write_bytes
 from zoo.registry import MODELS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -156,10 +157,7 @@ def _steps(model: torch.nn.Module, inputs: tuple, batch: int) -> dict[str, Calla
 
 def _gflops_per_clip(model: torch.nn.Module, inputs: tuple, batch: int) -> float:
     model.eval()
-    flops = FlopCounterMode(display=False)
-    with flops:  # FlopCounterMode's module tracker needs autograd on (CTR-GCN passes params)
-        model(*inputs)
-    return flops.get_total_flops() / batch / 1e9
+    return count_flops(model, *inputs) / batch / 1e9
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}

@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zoo.fileio import atomic_write_text
+
 REPO = Path(__file__).resolve().parents[1]
 LOSSES = {
     "Dice + CE (MONAI)": "dict(type='DiceCELoss')",
@@ -110,9 +112,7 @@ def main(argv=None) -> None:
     results["transform_seconds"] = transform_cost(args.repeats)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".topology_losses.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, out / "topology_losses.json")
+    atomic_write_text(out / "topology_losses.json", json.dumps(results, indent=2))
     lines = ["# Cost of the topology losses (CPU, one thread)", "",
              "Command: `OMP_NUM_THREADS=1 uv run python benchmarks/topology_losses.py "
              f"--repeats {args.repeats}`; median forward+backward time, growth of peak RSS. "
@@ -125,9 +125,7 @@ def main(argv=None) -> None:
     lines += ["", "| Skeleton Recall target (`TubedSkeleton`) | ms per sample |", "|---|---:|"]
     for name, sec in results["transform_seconds"].items():
         lines.append(f"| {name} | {1000 * sec:.1f} |")
-    tmp = out / ".topology_losses.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out / "topology_losses.md")
+    atomic_write_text(out / "topology_losses.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from zoo.fileio import atomic_write_text
+
 REPO = Path(__file__).resolve().parents[1]
 RUNS = {"Dice + CE": "unet_dicece_walls", "CE + Dice + clDice": "unet_cldice_walls",
         "Dice + CE + Skeleton Recall": "unet_skelrecall_walls"}
@@ -73,9 +75,7 @@ def fmt(values: list[float], digits: int) -> str:
 
 def write_tables(results: dict, out_dir: Path, epochs: int) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / ".topology_walls.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, out_dir / "topology_walls.json")
+    atomic_write_text(out_dir / "topology_walls.json", json.dumps(results, indent=2))
     lines = [
         "# Topology losses on generated brick walls",
         "",
@@ -98,9 +98,7 @@ def write_tables(results: dict, out_dir: Path, epochs: int) -> None:
             cells = [fmt([m[k] for m in per_seed], 3 if k in ("dice", "cldice") else 2)
                      for k in MEASURES]
             lines.append(f"| {loss} | {split_name} | " + " | ".join(cells) + " |")
-    tmp = out_dir / ".topology_walls.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out_dir / "topology_walls.md")
+    atomic_write_text(out_dir / "topology_walls.md", "\n".join(lines) + "\n")
 
 
 def main(argv=None) -> None:

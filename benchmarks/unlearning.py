@@ -24,9 +24,11 @@ from pathlib import Path
 import torch
 from mmengine.config import DictAction
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.apis import init_model
+from zoo.fileio import atomic_write_bytes
+from zoo.pipelines import set_test_clips
 from zoo.runner_utils import load_config
-from zoo.unlearning.api import build_model, load_weights, run_unlearner
+from zoo.unlearning.api import run_unlearner
 from zoo.unlearning.context import build_context
 from zoo.unlearning.report import compare, evaluate, markdown_table, public
 from zoo.unlearning.requests import ForgetRequest, random_request
@@ -74,12 +76,6 @@ def unlearner_suite(name: str) -> list[tuple[str, dict]]:
     ]
 
 
-def set_test_clips(pipeline, clips: int) -> None:
-    for step in pipeline:
-        if step.get("type") in ("UniformSampleFrames", "zoo.UniformSampleFrames"):
-            step["num_clips"] = clips
-
-
 def run_scenario(model, ctx, requests, suite, retrain_epochs, only=None) -> dict:
     ctx.reset()
     for r in requests:
@@ -122,9 +118,9 @@ def main(argv=None) -> None:
     cfg = load_config(CONFIGS[args.name], args.cfg_options,
                       work_dir=f"work_dirs/unlearning_bench_{args.name}")
     if args.eval_clips:
-        set_test_clips(cfg.test_dataloader.dataset.pipeline, args.eval_clips)
-    model = build_model(cfg)
-    load_weights(model, args.checkpoint)
+        set_test_clips(cfg.test_dataloader.dataset.pipeline, args.eval_clips,
+                       f"{CONFIGS[args.name]}: --eval-clips")
+    model = init_model(cfg, args.checkpoint)
     ctx = build_context(cfg, model)
     suite = unlearner_suite(args.name)
     meta = dict(config=CONFIGS[args.name], checkpoint=args.checkpoint,

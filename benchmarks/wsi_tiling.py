@@ -52,7 +52,7 @@ def main(argv=None) -> dict:
     from zoo.datasets.wsi.synthetic import make_synthetic_slide
     from zoo.models.mil.encoder import TileEncoder
 
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     result: dict = dict(tile_px=args.tile_px, repeats=args.repeats, cpu_count=os.cpu_count(),
                         load_average_start=list(os.getloadavg()), torch=torch.__version__,

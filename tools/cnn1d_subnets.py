@@ -10,26 +10,20 @@ from __future__ import annotations
 import argparse
 
 import torch
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from tqdm import tqdm
 
-from zoo.checkpoint import safe_torch_load
-from zoo.registry import MODELS
+from zoo.apis import init_model
 from zoo.runner_utils import load_config
 
 
 def subnet_top1(config: str, checkpoint: str) -> dict[str, float]:
     """Top-1 (%) per sub-network and for the fusion, with the config's test pipeline."""
     cfg = load_config(config)
-    init_default_scope(cfg.get("default_scope", "zoo"))
-    model = MODELS.build(cfg.model)
+    model = init_model(cfg, checkpoint)
     if not hasattr(model, "subnet_scores"):
         raise TypeError(f"{config}: the model ({type(model).__name__}) has no subnet_scores; "
                         f"use EnsembleCNN1DRecognizer")
-    state = safe_torch_load(checkpoint)
-    model.load_state_dict(state.get("state_dict", state), strict=True)
-    model.eval()
     loader = Runner.build_dataloader(cfg.test_dataloader)
     correct: dict[str, int] = {}
     total = 0

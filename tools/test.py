@@ -16,9 +16,12 @@ import tempfile
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from zoo.engine.checkpoint_keys import add_checkpoint_key_check
 from zoo.evaluation.classification import confusion_matrix
 from zoo.evaluation.dump import load_predictions
+from zoo.pipelines import set_test_clips
 from zoo.runner_utils import format_metrics, load_config
+from zoo.work_dir import check_output_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,13 +48,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
-
-
-def _set_num_clips(pipeline: list, num_clips: int) -> None:
-    for step in pipeline:
-        if step.get("type") in ("UniformSampleFrames", "zoo.UniformSampleFrames"):
-            step["num_clips"] = num_clips
-            step["test_mode"] = True
 
 
 def set_heatmap_dir(cfg, folder: str, source: str = "config") -> int:
@@ -102,6 +98,9 @@ def show_hook(cfg, folder: str, max_images: int, source: str = "config") -> dict
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    for option, path in (("--confusion", args.confusion), ("--dump", args.dump)):
+        if path:  # fail before the test, not after it
+            check_output_file(path, option)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.heatmap_dir:
         set_heatmap_dir(cfg, args.heatmap_dir, args.config)
@@ -111,8 +110,11 @@ def main(argv=None) -> dict:
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist")
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    if args.num_clips:
-        _set_num_clips(cfg.test_dataloader.dataset.pipeline, args.num_clips)
+    # evaluation loads strictly: a checkpoint that does not fit is named, not half-loaded
+    add_checkpoint_key_check(cfg, strict=True, source=args.checkpoint)
+    if args.num_clips is not None:
+        set_test_clips(cfg.test_dataloader.dataset.pipeline, args.num_clips,
+                       f"{args.config}: --num-clips", required=True)
     dump = args.dump
     if args.confusion and not dump:
         dump = osp.join(tempfile.mkdtemp(prefix="zoo_test_"), "predictions.npz")

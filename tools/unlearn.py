@@ -68,13 +68,8 @@ def make_requests(args, ctx) -> list:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
-    from zoo.unlearning.api import (
-        build_model,
-        load_weights,
-        run_unlearner,
-        save_checkpoint,
-        write_json,
-    )
+    from zoo.apis import init_model
+    from zoo.unlearning.api import run_unlearner, save_checkpoint, write_json
     from zoo.unlearning.context import build_context
     from zoo.unlearning.report import compare, evaluate, markdown_table, public
 
@@ -82,8 +77,7 @@ def main(argv=None) -> dict:
     if osp.abspath(args.checkpoint) == out_ckpt:
         raise ValueError("--out would overwrite the input checkpoint; choose another folder")
     cfg = load_config(args.config, args.cfg_options, osp.join(args.out, "work_dir"))
-    model = build_model(cfg)
-    load_weights(model, args.checkpoint)
+    model = init_model(cfg, args.checkpoint)
     ctx = build_context(cfg, model, seed=args.seed)
     requests = make_requests(args, ctx)
     for r in requests:  # validate every request before any work
@@ -92,8 +86,7 @@ def main(argv=None) -> dict:
     original = evaluate(model, ctx)
     reference = None
     if args.reference:
-        ref_model = build_model(cfg)
-        load_weights(ref_model, args.reference)
+        ref_model = init_model(cfg, args.reference)
         reference = evaluate(ref_model, ctx)
     unlearner_cfg = dict(type=args.unlearner, **args.unlearner_options)
     start = time.perf_counter()

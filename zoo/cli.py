@@ -1,9 +1,11 @@
 """The ``zoo`` command: browse the pretrained index, download and verify checkpoints.
 
     zoo list [PATTERN]          entries (wildcards or substring), with task, dataset, metric
-    zoo info NAME [--json]      everything about one entry, incl. its cache path
+    zoo info NAME [--json]      everything about one entry, incl. its cache path and model card
+    zoo info PATH.pth [--json]  the model card stored in a checkpoint by tools/train.py
     zoo download NAME [--sha256 HEX] [--trust-on-first-use] [--safetensors] [--retries N]
     zoo verify [--delete]       re-hash the whole cache; exit status 1 if a file is bad
+    zoo forget NAME|URL         remove a cached file and its pinned digest
 
 Errors are printed as one line (``zoo: error: ...``) with exit status 2.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,12 +43,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from zoo.model_card import print_card
+
+    if os.path.isfile(args.name) or args.name.endswith((".pth", ".pt")):
+        from zoo.model_card import checkpoint_card
+
+        if not os.path.isfile(args.name):
+            raise FileNotFoundError(f"checkpoint file {args.name} does not exist")
+        info = checkpoint_card(args.name)
+        if args.json:
+            print(json.dumps(info, indent=2, default=str))
+        else:
+            print_card(info)
+        return 0
     from zoo.hub.api import model_info
 
     info = model_info(args.name)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2, default=str))
         return 0
+    card = info.pop("card", None)
     width = max(len(k) for k in info)
     for key, value in info.items():
         if isinstance(value, (list, tuple)):
@@ -54,6 +71,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         elif isinstance(value, dict):
             value = _metric_text(value)
         print(f"{key.ljust(width)}  {value if value not in (None, '') else '-'}")
+    if card:
+        print("\nmodel card")
+        print_card(card)
     return 0
 
 
@@ -90,6 +110,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if report.bad else 0
 
 
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from zoo.hub.api import forget_model
+
+    removed = forget_model(args.name)
+    for item in removed:
+        print(f"removed {item}")
+    if not removed:
+        print(f"nothing cached for {args.name!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="vszoo pretrained-model hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", default=None, help="wildcards or a substring")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("info", help="show one index entry")
-    p.add_argument("name")
+    p = sub.add_parser("info", help="show one index entry or a checkpoint's model card")
+    p.add_argument("name", help="index entry, or a checkpoint file written by tools/train.py")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_info)
 
@@ -116,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="re-hash every cached file and report bad ones")
     p.add_argument("--delete", action="store_true", help="delete the bad files")
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("forget", help="remove a cached checkpoint and its pinned digest")
+    p.add_argument("name", help="index entry (both copies) or a URL downloaded before")
+    p.set_defaults(func=_cmd_forget)
     return parser
 
 

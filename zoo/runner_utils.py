@@ -7,7 +7,9 @@ from typing import Sequence
 from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
-from zoo.config_check import check_config
+from zoo.config_check import check_config, read_config
+from zoo.config_overrides import apply_cfg_options
+from zoo.fileio import remove_orphaned_temporaries
 
 
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
@@ -19,9 +21,8 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     allow_mmengine_checkpoints()
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(path)  # names the file of a syntax error
+    apply_cfg_options(cfg, cfg_options, path)  # also reaches keys copied from data_root etc.
     cfg.launcher = launcher
     if launcher != "none":
         from zoo.engine.distributed import init_cpu_process_group
@@ -38,6 +39,7 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     elif cfg.get("work_dir") is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(path))[0])
     check_config(cfg)
+    remove_orphaned_temporaries(cfg.work_dir)  # left by a run killed while writing
     return cfg
 
 

@@ -1,12 +1,17 @@
-"""Figures people would rather look at than numbers, written as PNGs (matplotlib, Agg)."""
+"""Figures people would rather look at than numbers, written as PNGs (matplotlib, Agg).
+
+Each PNG is also sent to the run's tracking backends (TensorBoard, ...) when there are any
+(:func:`zoo.engine.tracking.send_png`)."""
 from __future__ import annotations
 
 import io
+import os
 from typing import Sequence
 
 import numpy as np
 
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.engine.tracking import send_png
+from zoo.fileio import atomic_write_bytes
 
 
 def _figure():
@@ -23,6 +28,7 @@ def save_figure(fig, path: str) -> None:
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     _figure().close(fig)
     atomic_write_bytes(path, buffer.getvalue())
+    send_png(os.path.splitext(os.path.basename(path))[0], buffer.getvalue())
 
 
 def plot_matrix(matrix: np.ndarray, path: str, row_labels: Sequence[str] = (),

@@ -183,7 +183,7 @@ def write_scenes_coco(out_dir: str, split: str = "test", num_samples: int | None
     ``out_dir/annotations/<split>.json``. Returns the json path (written atomically)."""
     import skimage.io
 
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     default_n, stream = SCENE_SPLITS[split]
     n = default_n if num_samples is None else num_samples

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 from scipy import ndimage
+
+from zoo.fileio import atomic_path, atomic_write_text
 
 SECTIONS = ("posterior", "middle", "anterior")
 GENANT_RANGES = {0: (0.0, 0.17), 1: (0.21, 0.24), 2: (0.27, 0.37), 3: (0.43, 0.52)}
@@ -201,28 +202,12 @@ def ras_affine(spacing: tuple[float, float, float]) -> np.ndarray:
 
 def save_nifti_atomic(array: np.ndarray, affine: np.ndarray, path: str | os.PathLike) -> None:
     """Write a NIfTI file through a temporary sibling and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        nib.save(nib.Nifti1Image(array, affine), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        nib.save(nib.Nifti1Image(array, affine), str(tmp))
 
 
 def _write_json_atomic(obj: dict, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(obj, indent=1))
 
 
 def make_case(out_dir: str | os.PathLike, seed: int, grade: int | None = None,

@@ -26,6 +26,8 @@ import os.path as osp
 import numpy as np
 from scipy import ndimage as ndi
 
+from zoo.fileio import atomic_path
+
 STYLES = ("id", "ood_colour", "ood_texture")
 LABEL_TYPES = ("accurate", "noisy", "pseudo")
 
@@ -214,9 +216,7 @@ def write_wall_folder(out_dir: str, num: int, size: int = 128, split: str = "tes
         wall = make_wall((seed, stream, i), size, style, label_type)
         for sub, arr in (("images", (wall["img"] * 255).round().astype(np.uint8)),
                          ("masks", wall["gt_seg"] * np.uint8(255))):
-            path = osp.join(out_dir, sub, f"{i:03d}.png")
-            tmp = osp.join(out_dir, sub, f".{i:03d}.tmp.png")
-            imsave(tmp, arr, check_contrast=False)
-            os.replace(tmp, path)
+            with atomic_path(osp.join(out_dir, sub, f"{i:03d}.png")) as tmp:
+                imsave(tmp, arr, check_contrast=False)
         paths.append(osp.join(out_dir, "images", f"{i:03d}.png"))
     return paths

@@ -146,7 +146,7 @@ def dump_pyskl(path: str | Path, annotations: Iterable[dict],
     optional ``keypoint_score``, ``total_frames``; other keys are kept). Arrays are stored as
     float32 numpy arrays, the pickle uses protocol 4.
     """
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     data = check_pyskl(dict(split={k: list(v) for k, v in split.items()},
                             annotations=list(annotations)), Path(path))

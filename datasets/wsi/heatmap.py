@@ -30,7 +30,8 @@ def save_heatmap(path: str | os.PathLike, coords: np.ndarray, scores: np.ndarray
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.engine.tracking import send_png
+    from zoo.fileio import atomic_write_bytes
 
     coords, scores = np.asarray(coords), np.asarray(scores, dtype=np.float32)
     thumb = None
@@ -68,3 +69,4 @@ def save_heatmap(path: str | os.PathLike, coords: np.ndarray, scores: np.ndarray
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
+    send_png(os.path.splitext(os.path.basename(path))[0], buffer.getvalue())

@@ -26,11 +26,12 @@ pixels per centimetre, which OpenSlide's generic-TIFF driver reports as ``opensl
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from zoo.fileio import atomic_path
 
 
 @dataclass
@@ -156,28 +157,19 @@ def write_pyramid_tiff(path: str | os.PathLike, rgb: np.ndarray, mpp: float,
     import tifffile
     from skimage.transform import downscale_local_mean
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with tifffile.TiffWriter(tmp, bigtiff=False) as writer:
-            for ds in downsamples:
-                h, w = rgb.shape[0] // ds, rgb.shape[1] // ds
-                level = rgb[:h * ds, :w * ds]
-                if ds > 1:
-                    level = downscale_local_mean(level, (ds, ds, 1)).round().astype(np.uint8)
-                px_per_cm = 10_000.0 / (mpp * ds)
-                # subfiletype=1 marks a reduced-resolution page: OpenSlide's generic-TIFF
-                # driver ignores later pages without it (measured: 1 level instead of 3).
-                writer.write(level, tile=(tile, tile), photometric="rgb",
-                             compression="zlib", resolution=(px_per_cm, px_per_cm),
-                             resolutionunit="CENTIMETER", metadata=None,
-                             subfiletype=1 if ds > 1 else 0)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=False) as writer:
+        for ds in downsamples:
+            h, w = rgb.shape[0] // ds, rgb.shape[1] // ds
+            level = rgb[:h * ds, :w * ds]
+            if ds > 1:
+                level = downscale_local_mean(level, (ds, ds, 1)).round().astype(np.uint8)
+            px_per_cm = 10_000.0 / (mpp * ds)
+            # subfiletype=1 marks a reduced-resolution page: OpenSlide's generic-TIFF
+            # driver ignores later pages without it (measured: 1 level instead of 3).
+            writer.write(level, tile=(tile, tile), photometric="rgb",
+                         compression="zlib", resolution=(px_per_cm, px_per_cm),
+                         resolutionunit="CENTIMETER", metadata=None,
+                         subfiletype=1 if ds > 1 else 0)
 
 
 def make_synthetic_slide(path: str | os.PathLike, tumour: bool, seed: int = 0,
@@ -257,7 +249,7 @@ def save_annotation(path: str | os.PathLike, mask: np.ndarray, downsample: float
     """Write a tumour annotation mask (``.npz``: ``mask`` bool, ``downsample``) atomically."""
     import io
 
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, mask=mask.astype(bool), downsample=np.float64(downsample))
@@ -265,6 +257,6 @@ def save_annotation(path: str | os.PathLike, mask: np.ndarray, downsample: float
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    from zoo.engine.atomic_io import atomic_write_bytes
+    from zoo.fileio import atomic_write_bytes
 
     atomic_write_bytes(path, text.encode())

@@ -166,15 +166,11 @@ def load_detector_weights(detector: nn.Module, checkpoint: str, prefix: str = "d
         allow_mmengine_checkpoints()
     if any(k.startswith(prefix) for k in state):
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    try:
-        result = detector.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shape mismatches
-        raise KeyError(f"detector checkpoint {source} does not fit the detector: {exc}") from exc
-    if result.missing_keys or result.unexpected_keys:
-        raise KeyError(f"detector checkpoint {source} does not fit the detector: missing "
-                       f"{result.missing_keys[:5]}{'...' if len(result.missing_keys) > 5 else ''}"
-                       f", unexpected {result.unexpected_keys[:5]}"
-                       f"{'...' if len(result.unexpected_keys) > 5 else ''}")
+    from zoo.checkpoint import load_state_dict_checked
+
+    # missing / unexpected / mis-shaped keys all named (a KeyError, as before)
+    load_state_dict_checked(detector, state, source=f"detector checkpoint {source}",
+                            strict=True)
     return source
 
 

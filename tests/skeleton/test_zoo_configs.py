@@ -40,7 +40,21 @@ UPSTREAM = {
     "stgcn_ntu60_xsub_hrnet2d_joint_mmaction2": ("stgcn_mmaction2_coco", 17, 2, 3, 60),
     "stgcn_ntu60_xsub_joint_pyskl": ("stgcn_pyskl_ntu60", 25, 2, 3, 60),
 }
-CONFIGURED = sorted(e.name for e in MODEL_INDEX.values() if e.task == SKELETON and e.config)
+# The four-stream entries (bone / motion streams, NTU-120, HRNet 2-D) of ST-GCN and CTR-GCN: the
+# same fixtures, with V and K of the entry. STGCN++ entries are checked against the STGCN++
+# fixture in tests/skeleton/test_hub_streams.py.
+for _entry in MODEL_INDEX.values():
+    if _entry.stream is None or _entry.name.startswith("stgcnpp_"):
+        continue
+    _v = 17 if "hrnet2d" in _entry.name else 25
+    if _entry.converter == "convert_stgcn_pyskl":
+        UPSTREAM.setdefault(_entry.name, ("stgcn_mmaction2_coco" if _v == 17 else
+                                          "stgcn_pyskl_ntu60", _v, 2, 3, _entry.num_classes))
+    else:
+        UPSTREAM.setdefault(_entry.name, ("ctrgcn_official_ntu60", _v, 2, 3, _entry.num_classes))
+STGCNPP = {e.name for e in MODEL_INDEX.values() if e.name.startswith("stgcnpp_")}
+CONFIGURED = sorted(e.name for e in MODEL_INDEX.values() if e.task == SKELETON and e.config
+                    and e.name not in STGCNPP)
 
 
 def upstream_shape(converter: str, key: str, shape: torch.Size, v: int, m: int, c: int,
@@ -65,6 +79,11 @@ def upstream_shape(converter: str, key: str, shape: torch.Size, v: int, m: int, 
         if re.search(r"(^|\.)fc(_cls)?\.weight$", key):
             return (k, shape[1])
         if re.search(r"(^|\.)fc(_cls)?\.bias$", key):
+            return (k,)
+    elif converter == "convert_stgcn_pyskl":  # the fixture fixes V, M and C; K follows
+        if re.search(r"^cls_head\.fc(_cls)?\.weight$", key):
+            return (k, shape[1])
+        if re.search(r"^cls_head\.fc(_cls)?\.bias$", key):
             return (k,)
     elif converter == "convert_skateformer_official":  # the fixture fixes V and M
         if key == "head.weight":
@@ -96,9 +115,10 @@ def upstream_state_dict(reference_dir: Path, name: str, stgcn_pyskl_reference=No
     if entry.converter == "convert_stgcn_pyskl":  # PYSKL head fc_cls, MMAction2 head fc
         path, _ = stgcn_pyskl_reference(fixture)
         head = "fc_cls" if "pyskl" in entry.source else "fc"
-        return {re.sub(r"^cls_head\.fc(_cls)?\.", f"cls_head.{head}.", key): value for key, value
-                in torch.load(path, weights_only=True)["state_dict"].items()}
-    state = torch.load(reference_dir / f"{fixture}.pt", weights_only=True)["state_dict"]
+        state = {re.sub(r"^cls_head\.fc(_cls)?\.", f"cls_head.{head}.", key): value for key, value
+                 in torch.load(path, weights_only=True)["state_dict"].items()}
+    else:
+        state = torch.load(reference_dir / f"{fixture}.pt", weights_only=True)["state_dict"]
     if entry.converter == "convert_ctrgcn_pyskl":
         # PYSKL's own head is cls_head.fc_cls; MMAction2's GCNHead is cls_head.fc
         state = to_pyskl_names(state, "fc_cls" if "pyskl" in entry.source else "fc")
@@ -112,7 +132,7 @@ def upstream_state_dict(reference_dir: Path, name: str, stgcn_pyskl_reference=No
 
 
 def test_every_skeleton_entry_is_covered():
-    assert set(CONFIGURED) == set(UPSTREAM)
+    assert set(CONFIGURED) == set(UPSTREAM) and STGCNPP
     for name in CONFIGURED:
         assert (REPO / MODEL_INDEX[name].config).is_file(), MODEL_INDEX[name].config
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from zoo.apis import init_model
 from zoo.runner_utils import load_config
-from zoo.unlearning.api import build_model, save_checkpoint
+from zoo.unlearning.api import save_checkpoint
 from zoo.unlearning.context import build_context
 
 CONFIG = "configs/image/smallcnn_digits.py"
@@ -24,7 +25,7 @@ def digits_cfg(tmp_path_factory):
 def trained(digits_cfg, tmp_path_factory):
     """(model, context, checkpoint path): 3 epochs of Adam on the digits training split."""
     torch.manual_seed(0)
-    model = build_model(digits_cfg)
+    model = init_model(digits_cfg)
     ctx = build_context(digits_cfg, model)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()

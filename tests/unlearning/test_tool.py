@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from zoo.apis import init_model
 from zoo.checkpoint import safe_torch_load
-from zoo.unlearning.api import build_model
 from zoo.unlearning.context import EvalSet
 from zoo.unlearning.requests import ForgetRequest, ForgetRequestError
 
@@ -46,7 +46,7 @@ def test_tool_writes_checkpoint_and_report(trained, digits_cfg, tmp_path):
     assert saved["forget_samples"] == 20
     assert report["unlearner"]["type"] == "SSD"
     state = safe_torch_load(tmp_path / "out/unlearned.pth")["state_dict"]
-    model = build_model(digits_cfg)
+    model = init_model(digits_cfg)
     model.load_state_dict(state)  # strict: the config's model loads it unchanged
     original, ctx, _ = trained
     forget, _ = ctx.index.resolve(ForgetRequest(ids=[str(i) for i in range(0, 200, 10)]))
@@ -82,7 +82,7 @@ def test_tool_forgets_a_class(trained, digits_cfg, tmp_path):
                   "--forget-classes", "3", "--unlearner", "SSD", "--unlearner-options",
                   "alpha=3", "--out", str(tmp_path / "out")])
     saved = json.loads((tmp_path / "out/report.json").read_text())
-    model = build_model(digits_cfg)
+    model = init_model(digits_cfg)
     model.load_state_dict(safe_torch_load(tmp_path / "out/unlearned.pth")["state_dict"])
     forget, _ = ctx.index.resolve(ForgetRequest(classes=[3]))
     check_reported_accuracies(saved, original, model, ctx, forget, classes=[3])

@@ -25,22 +25,13 @@ import torch
 
 
 def load_segmentor(config: str, checkpoint: str):
-    """Build the model of ``config`` and load the weights of ``checkpoint`` (safe loader)."""
-    from zoo.checkpoint import allow_mmengine_checkpoints, safe_torch_load
-    from zoo.registry import MODELS
+    """Build the model of ``config`` and load the weights of ``checkpoint`` (safe loader,
+    keys checked: :func:`zoo.apis.init_model`)."""
+    from zoo.apis import init_model
     from zoo.runner_utils import load_config
 
-    allow_mmengine_checkpoints()
     cfg = load_config(config)
-    model = MODELS.build(cfg.model)
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-    state = safe_torch_load(checkpoint)
-    state = state.get("state_dict", state)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing:
-        raise KeyError(f"{checkpoint}: missing weights {missing[:5]}")
-    return model.eval(), cfg
+    return init_model(cfg, checkpoint), cfg
 
 
 def read_image(spec: str, size: int | None) -> np.ndarray:
@@ -137,11 +128,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
-    from mmengine.registry import init_default_scope
+    from zoo.apis.model import set_default_scope
 
     args = parse_args(argv)
     torch.set_num_threads(1)
-    init_default_scope("zoo")
+    set_default_scope()
     pairs = []
     for spec in args.models:
         if ":" not in spec:

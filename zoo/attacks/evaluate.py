@@ -2,7 +2,6 @@
 (shared by ``tools/attack.py`` and ``benchmarks/attack_table.py``)."""
 from __future__ import annotations
 
-import os
 from typing import Callable
 
 import numpy as np
@@ -23,27 +22,13 @@ def config_layout(cfg) -> str:
 
 
 def load_model(config: str, checkpoint: str) -> tuple[nn.Module, object]:
-    """Build ``config``'s model and load the weights of an mmengine ``checkpoint``."""
-    from mmengine.registry import init_default_scope
-
-    from zoo.checkpoint import safe_torch_load
-    from zoo.registry import MODELS
+    """Build ``config``'s model and load the weights of an mmengine ``checkpoint`` (keys
+    checked strictly, :func:`zoo.apis.init_model`); returns ``(model, checked config)``."""
+    from zoo.apis import init_model
     from zoo.runner_utils import load_config
 
     cfg = load_config(config)
-    init_default_scope("zoo")
-    if not os.path.isfile(checkpoint):
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-    state = safe_torch_load(checkpoint)
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    if not isinstance(state, dict):
-        raise KeyError(f"{checkpoint}: no state_dict in the checkpoint")
-    model = MODELS.build(cfg.model)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise KeyError(f"{checkpoint} does not fit {config}: missing {missing[:5]}, "
-                       f"unexpected {unexpected[:5]}")
-    return model.eval(), cfg
+    return init_model(cfg, checkpoint), cfg
 
 
 def load_split(cfg, split: str = "test", num_clips: int = 1, num_samples: int | None = None,
@@ -53,16 +38,14 @@ def load_split(cfg, split: str = "test", num_clips: int = 1, num_samples: int | 
     ``num_samples`` an evenly spaced subset (every class of an ordered split is covered)."""
     import copy
 
-    from mmengine.registry import init_default_scope
-
+    from zoo.apis.model import set_default_scope
+    from zoo.pipelines import set_test_clips
     from zoo.registry import DATASETS
 
-    init_default_scope("zoo")
+    set_default_scope(cfg)
     ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     ds_cfg["split"] = split
-    for step in ds_cfg.pipeline:
-        if step.get("type") in ("UniformSampleFrames", "zoo.UniformSampleFrames"):
-            step["num_clips"], step["test_mode"] = num_clips, True
+    set_test_clips(ds_cfg.pipeline, num_clips, getattr(cfg, "filename", None) or "config")
     dataset = DATASETS.build(ds_cfg)
     index = np.arange(len(dataset))
     if num_samples is not None and num_samples < len(dataset):

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.checkpoint import safe_torch_load
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 
 
 class SequenceAutoencoder(nn.Module):

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 
 import torch
 
+from zoo.registry import CONVERTERS
+
 from ._common import check_converted
 
 _OFFICIAL_BLOCK = re.compile(r"l(\d+)\.(gcn1|tcn1|residual)\.(.+)")
@@ -52,6 +54,7 @@ def _check_blocks(out: dict, source: str) -> dict:
     return check_converted(out, _REQUIRED, source)
 
 
+@CONVERTERS.register_module()
 def convert_ctrgcn_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename official keys: ``l{i}.gcn1.PA`` -> ``backbone.layers.{i-1}.gcn.adjacency``,
     ``l{i}.gcn1.*`` / ``tcn1.*`` / ``residual.*`` -> ``backbone.layers.{i-1}.gcn|tcn|residual.*``,
@@ -72,6 +75,7 @@ def convert_ctrgcn_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str,
     return _check_blocks(out, "official CTR-GCN")
 
 
+@CONVERTERS.register_module()
 def convert_ctrgcn_pyskl(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename PYSKL / MMAction2 keys: ``backbone.net.{i}.gcn1.A`` ->
     ``backbone.layers.{i}.gcn.adjacency``, ``backbone.net.{i}.{gcn1,tcn1,residual}.*`` ->

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 import torch
 
+from zoo.registry import CONVERTERS
+
 from ._common import check_converted
 
 _EMBEDDING = {
@@ -37,6 +39,7 @@ def _relative_index(size: int) -> torch.Tensor:
     return frames[:, None] - frames[None, :] + size - 1
 
 
+@CONVERTERS.register_module()
 def convert_skateformer_official(state_dict: Mapping[str, torch.Tensor]
                                  ) -> dict[str, torch.Tensor]:
     """Rename the official keys onto the zoo recogniser.

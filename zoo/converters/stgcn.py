@@ -6,9 +6,12 @@ from typing import Mapping
 
 import torch
 
+from zoo.registry import CONVERTERS
+
 from ._common import check_converted
 
 
+@CONVERTERS.register_module()
 def convert_stgcn_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename official keys: ``st_gcn_networks.i`` -> ``backbone.layers.i``,
     ``edge_importance``/``data_bn``/``A`` -> ``backbone.*``, ``fcn`` (1x1 conv) -> ``cls_head.fc``.

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import torch
 
+from zoo.registry import CONVERTERS
+
 from ._common import check_converted
 
 SOURCE = "PYSKL/MMAction2 ST-GCN"
@@ -39,6 +41,7 @@ def _check_blocks(out: dict) -> None:
                                f"(block {i} absent or incomplete)")
 
 
+@CONVERTERS.register_module()
 def convert_stgcn_pyskl(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename ``backbone.gcn.{i}.{gcn,tcn,residual}.*`` -> ``backbone.layers.{i}.*``,
     ``cls_head.fc_cls.*`` or ``cls_head.fc.*`` -> ``cls_head.fc.*``; ``backbone.data_bn.*``

@@ -7,27 +7,11 @@ is either absent or whole.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 from mmengine.fileio.backends import LocalBackend, register_backend
 
+from zoo.fileio import atomic_write_bytes, atomic_write_text
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["AtomicLocalBackend", "atomic_write_bytes", "atomic_write_text"]
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -37,7 +21,7 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write_bytes(filepath, obj)
 
     def put_text(self, obj: str, filepath, encoding: str = "utf-8") -> None:
-        atomic_write_bytes(filepath, obj.encode(encoding))
+        atomic_write_text(filepath, obj, encoding)
 
 
 register_backend("local", AtomicLocalBackend, force=True, prefixes="")

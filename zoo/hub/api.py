@@ -8,7 +8,6 @@ Heavy imports (torch, mmengine, timm) happen inside the functions so ``import zo
 """
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from .download import (
     UnverifiedDownloadError,
     checkpoints_dir,
     fetch,
+    forget_file,
     hash_from_filename,
     hash_matches,
     normalise_hash,
@@ -63,8 +63,10 @@ def cache_path(name: str, safetensors: bool = False) -> Path:
                                 else entry.cache_filename)
 
 
-def model_info(name: str) -> dict[str, Any]:
-    """Everything the index knows about ``name`` plus its cache and availability status."""
+def model_info(name: str, card: bool = True) -> dict[str, Any]:
+    """Everything the index knows about ``name`` plus its cache and availability status, and
+    (``card=True``) its model card under ``'card'`` (:func:`zoo.model_card.entry_card`: classes,
+    input spec, pipeline, params, GFLOPs, metrics, licence, source, paper)."""
     entry = get_entry(name)
     info = entry.to_dict()
     path = cache_path(name)
@@ -79,6 +81,10 @@ def model_info(name: str) -> dict[str, Any]:
     info["config_found"] = (_find_config(entry.config) is not None) if entry.config else None
     info["converter_available"] = (_converter_or_none(entry.converter) is not None
                                    if entry.converter else None)
+    if card:
+        from zoo.model_card import entry_card
+
+        info["card"] = entry_card(name)
     return info
 
 
@@ -123,37 +129,64 @@ def download_model(name: str, *, sha256: str | None = None,
                 + ("" if expected else "; it has no published hash, so also pass sha256=... "
                    "or trust_on_first_use=True (`zoo download NAME --trust-on-first-use`)"))
         return verify_cached(dest, expected, url=urls[0], trust_on_first_use=tofu)
-    errors = []
+    errors, kinds = [], set()
     for url in urls:
         try:
             return fetch(url, dest, expected, trust_on_first_use=tofu, policy=policy,
                          progress=progress)
         except (HashMismatchError, UnverifiedDownloadError, OfflineError):
             raise
-        except DownloadError as exc:
+        except DownloadError as exc:  # another URL may serve the real file
             errors.append(str(exc))
-    raise DownloadError(f"{name}: every URL failed:\n  " + "\n  ".join(errors))
+            kinds.add(type(exc))
+    error = kinds.pop() if len(kinds) == 1 else DownloadError
+    raise error(f"{name}: every URL failed:\n  " + "\n  ".join(errors))
+
+
+def forget_model(source: str) -> list[str]:
+    """Clear what the cache holds for an index entry (both copies) or a URL: the files, a
+    partial download and the manifest record, so a pinned digest no longer applies and the
+    next download starts afresh (trust-on-first-use again asks for consent).
+
+    Returns the removed items (empty when nothing was cached).
+    """
+    if source.startswith(ZOO_SCHEME):
+        source = source[len(ZOO_SCHEME):]
+    if urlparse(source).scheme in ("http", "https", "file"):
+        return forget_file(url_cache_path(source))
+    entry = get_entry(source)
+    paths = [cache_path(entry.name)]
+    if entry.safetensors_url:
+        paths.append(cache_path(entry.name, safetensors=True))
+    return [item for path in paths for item in forget_file(path)]
 
 
 # --- converters ----------------------------------------------------------------------------
 
 def _converter_or_none(name: str) -> Callable | None:
-    try:
-        module = importlib.import_module("zoo.converters")
-    except ImportError:  # pragma: no cover - package missing
-        return None
-    return getattr(module, name, None)
+    from zoo.registry import CONVERTERS
+
+    CONVERTERS.import_from_location()  # registers zoo.converters
+    return CONVERTERS.get(name) if isinstance(name, str) else None
 
 
 def get_converter(name: str, entry: str = "") -> Callable[[dict], dict]:
-    """The function ``zoo.converters.<name>`` (``state_dict -> state_dict``)."""
+    """The converter registered as ``name`` in ``zoo.registry.CONVERTERS``
+    (``state_dict -> state_dict``)."""
     fn = _converter_or_none(name)
     if fn is None:
         owner = f" (named by index entry {entry!r})" if entry else ""
         raise ConverterUnavailableError(
-            f"converter {name!r}{owner} is not provided by zoo.converters; "
+            f"converter {name!r}{owner} is not registered in zoo.registry.CONVERTERS "
+            f"(registered: {_registered_converters()}); "
             "load_pretrained(..., convert=False) returns the upstream state dict unchanged")
     return fn
+
+
+def _registered_converters() -> list[str]:
+    from zoo.registry import CONVERTERS
+
+    return sorted(CONVERTERS.module_dict)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -222,44 +255,17 @@ def load_weights(model: nn.Module, state_dict: dict[str, torch.Tensor], *,
 
     A shape mismatch outside ``head_prefix`` is an error; with ``strict`` so are missing or
     unexpected keys (``num_batches_tracked`` counters excepted, old checkpoints lack them).
-    The dropped head keys are logged through mmengine's ``MMLogger``.
+    The dropped head keys are logged through mmengine's ``MMLogger``
+    (:func:`zoo.checkpoint.load_state_dict_checked`).
     Returns ``{'loaded', 'reinitialised', 'missing', 'unexpected'}`` key lists.
     """
-    from mmengine.logging import MMLogger
+    from zoo.checkpoint import load_state_dict_checked
 
-    own = model.state_dict()
-    prefix = head_prefix.rstrip(".") + "."
-    usable, reinit, unexpected = {}, [], []
-    for key, value in state_dict.items():
-        if key not in own:
-            unexpected.append(key)
-        elif tuple(own[key].shape) != tuple(value.shape):
-            if not key.startswith(prefix):
-                raise ValueError(
-                    f"{source}: {key} has shape {tuple(value.shape)} in the checkpoint but "
-                    f"{tuple(own[key].shape)} in the model; only head weights ({prefix}*) may "
-                    "differ (a wrong config or converter?)")
-            reinit.append((key, tuple(value.shape), tuple(own[key].shape)))
-        else:
-            usable[key] = value
-    skipped = {k for k, _, _ in reinit}
-    missing = [k for k in own if k not in usable and k not in skipped]
-    serious = [k for k in missing if not k.endswith("num_batches_tracked")]
-    logger = MMLogger.get_current_instance()
-    if serious or unexpected:
-        message = (f"{source}: the checkpoint does not fit the model: {len(serious)} missing "
-                   f"(e.g. {serious[:4]}), {len(unexpected)} unexpected (e.g. {unexpected[:4]})")
-        if strict:
-            raise KeyError(message + "; a wrong config or converter?")
-        logger.warning(message)
-    model.load_state_dict(usable, strict=False)
-    if reinit:
-        logger.warning(
-            f"{source}: re-initialised {len(reinit)} head weight(s) whose shape differs from "
-            "the checkpoint; dropped checkpoint keys: "
-            + ", ".join(f"{k} {ck} -> model {mk}" for k, ck, mk in reinit))
-    return {"loaded": sorted(usable), "reinitialised": sorted(skipped), "missing": missing,
-            "unexpected": unexpected}
+    report = load_state_dict_checked(model, state_dict, source=source, strict=strict,
+                                     head_prefix=head_prefix)
+    return {"loaded": sorted(report.loaded),
+            "reinitialised": sorted(k for k, _, _ in report.reinitialised),
+            "missing": report.missing, "unexpected": report.unexpected}
 
 
 # --- building ------------------------------------------------------------------------------
@@ -304,21 +310,14 @@ def _build_architecture(entry: ModelEntry, num_classes: int | None, config: str 
     if found is None:
         raise FileNotFoundError(f"config {cfg_file} of index entry {entry.name!r} does not exist "
                                 f"(looked in {Path.cwd()} and {REPO_ROOT}); pass config=PATH")
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
+    from zoo.apis.model import init_model, load_config_file
 
-    from zoo.registry import MODELS
-
-    cfg = Config.fromfile(str(found))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config_file(found, cfg_options)  # top-level knobs reach the model too
     if "model" not in cfg:
         raise KeyError(f"{found}: the config defines no `model`")
-    model_cfg = cfg.model.copy()
     if num_classes is not None:
-        _set_num_classes(model_cfg, num_classes, str(found))
-    with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "zoo")):
-        model = MODELS.build(model_cfg)
+        _set_num_classes(cfg.model, num_classes, str(found))
+    model = init_model(cfg).train()  # a hub model is for fine-tuning: train mode, as before
     if hasattr(model, "init_weights"):
         model.init_weights()
     return model, entry.head

@@ -50,6 +50,8 @@ class ModelEntry:
             user downloads the file and places it in the cache.
         filename: cache file name; default ``<name><suffix of the URL>``.
         notes: where each fact comes from and what could not be confirmed.
+        stream: input modality of a skeleton checkpoint, ``'j'``, ``'b'``, ``'jm'`` or ``'bm'``
+            (joint, bone, joint motion, bone motion: ``GenSkeFeat`` feats); ``None`` = joint.
     """
 
     name: str
@@ -70,6 +72,7 @@ class ModelEntry:
     manual: bool = False
     filename: str | None = None
     notes: str = ""
+    stream: str | None = None
 
     def __post_init__(self):
         if not self.urls:
@@ -138,9 +141,10 @@ _SKATEFORMER_NOTE = (
     "config.json + model.safetensors, module names unchanged from model/SkateFormer.py). The "
     "authors also publish all checkpoints as one Google Drive zip "
     "(https://drive.google.com/file/d/16dBg4nq91dUYqVqB4W0d8r4TzOMe0U2u/view). No hash is "
-    "published; the paper reports ensemble accuracy only, so no single-stream metric is "
-    "recorded. Licence: README says research/education only (commercial use needs "
-    "permission); the Hub card metadata says MIT."
+    "published. The paper reports ensemble accuracy only; the single-stream top-1 recorded "
+    "here (NTU-60 X-Sub joint 92.6, NTU-120 X-Sub joint 87.7) is from the authors' Hugging "
+    "Face model card; no single-stream NW-UCLA number is recorded. Licence: README says "
+    "research/education only (commercial use needs permission); the Hub card metadata says MIT."
 )
 _TV_NOTE = (
     "URL, hash prefix (torch.hub file-name convention) and accuracy from the installed "
@@ -254,7 +258,7 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         dataset="NTU RGB+D 60 X-Sub, 3-D joints",
         urls=(f"{_HF_SKATEFORMER}/ntu60-xsub-joint/model.safetensors",), sha256=None,
         source="https://github.com/KAIST-VICLab/SkateFormer",
-        licence="research and education only (README); Hub card: MIT", metric=None,
+        licence="research and education only (README); Hub card: MIT", metric={"top1": 92.6},
         config="configs/skeleton/skateformer_ntu60_xsub_joint.py",
         converter="convert_skateformer_official", num_classes=60,
         notes=_SKATEFORMER_NOTE,
@@ -264,7 +268,7 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         dataset="NTU RGB+D 120 X-Sub, 3-D joints",
         urls=(f"{_HF_SKATEFORMER}/ntu120-xsub-joint/model.safetensors",), sha256=None,
         source="https://github.com/KAIST-VICLab/SkateFormer",
-        licence="research and education only (README); Hub card: MIT", metric=None,
+        licence="research and education only (README); Hub card: MIT", metric={"top1": 87.7},
         config="configs/skeleton/skateformer_ntu120_xsub_joint.py",
         converter="convert_skateformer_official", num_classes=120, notes=_SKATEFORMER_NOTE,
     ),
@@ -308,6 +312,132 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         notes=_TV_NOTE.format(tag="resnet18.tv_in1k"),
     ),
 )
+
+# --- Four-stream GCN checkpoints (j / b / jm / bm) of MMAction2 1.x and PYSKL -----------------
+# (stream word in entry names, GenSkeFeat feats, MMAction2 file-name token, PYSKL file name)
+_STREAMS = {"joint": ("j", "joint"), "bone": ("b", "bone"), "jm": ("jm", "joint-motion"),
+            "bm": ("bm", "bone-motion")}
+_MMACTION_STREAM_NOTE = (
+    "URL, hash prefix (file name) and top-1 (10 clips) from mmaction2 "
+    "configs/skeleton/{arch}/metafile.yml (model {model}). Same network as the joint stream; the "
+    "stream only changes the input (GenSkeFeat feats={feats!r}). Converter convert_stgcn_pyskl "
+    "(checked on random weights against the official module code, tests/skeleton/fixtures; not "
+    "against the real file, which was not downloaded).")
+_PYSKL_STREAM_NOTE = (
+    "URL and top-1 from PYSKL configs/{readme}/README.md (config {config}); PYSKL publishes no "
+    "hash, so a download needs sha256=... or trust on first use. Same network as the joint "
+    "stream; the stream only changes the input (GenSkeFeat feats={feats!r}). Converter "
+    "{converter} (checked on random weights, not against the real file).")
+_STGCNPP_NOTE = (" STGCN++ is PysklSTGCN with gcn_adaptive='init', gcn_with_res=True, "
+                 "tcn_type='mstcn' (mmaction2 configs/skeleton/stgcnpp, PYSKL configs/stgcn++).")
+
+
+def _mmaction2_stream(arch: str, classes: int, dim: str, stream: str, stamp: str, top1: float,
+                      config: str) -> ModelEntry:
+    feats, token = _STREAMS[stream]
+    ds = f"ntu{classes}"
+    model = f"{arch}_8xb16-{token}-u100-80e_{ds}-xsub-keypoint-{dim}"
+    date, digest = stamp.split("-")
+    zoo_arch = "stgcn" if arch == "stgcn" else "stgcnpp"
+    kind = "3-D joints" if dim == "3d" else "HRNet 2-D keypoints (COCO-17)"
+    note = _MMACTION_STREAM_NOTE.format(arch=arch, model=model, feats=[feats])
+    return ModelEntry(
+        name=f"{zoo_arch}_{ds}_xsub{'' if dim == '3d' else '_hrnet2d'}_{stream}_mmaction2",
+        task=SKELETON, dataset=f"NTU RGB+D {classes} X-Sub, {kind}, {stream} stream",
+        urls=(f"{_MMACTION_V1}/skeleton/{arch}/{model}/{model}_{date}-{digest}.pth",),
+        sha256=digest, source="https://github.com/open-mmlab/mmaction2", licence="Apache-2.0",
+        metric={"top1": top1}, config=config, converter="convert_stgcn_pyskl",
+        num_classes=classes, stream=feats,
+        notes=note + (_STGCNPP_NOTE if arch == "stgcnpp" else ""))
+
+
+def _pyskl_stream(arch: str, classes: int, dim: str, stream: str, top1: float,
+                  config: str) -> ModelEntry:
+    feats, _ = _STREAMS[stream]
+    ds = f"ntu{classes}"
+    folder = {"stgcnpp": "stgcn++", "ctrgcn": "ctrgcn"}[arch]
+    run = (f"stgcn++_{ds}_xsub_{'3dkp' if dim == '3d' else 'hrnet'}" if arch == "stgcnpp"
+           else f"ctrgcn_pyskl_{ds}_xsub_{'3dkp' if dim == '3d' else 'hrnet'}")
+    converter = "convert_stgcn_pyskl" if arch == "stgcnpp" else "convert_ctrgcn_pyskl"
+    kind = "3-D joints" if dim == "3d" else "HRNet 2-D keypoints (COCO-17)"
+    note = _PYSKL_STREAM_NOTE.format(readme=folder, config=f"{run}/{feats}.py", feats=[feats],
+                                     converter=converter)
+    return ModelEntry(
+        name=f"{arch}_{ds}_xsub{'' if dim == '3d' else '_hrnet2d'}_{stream}_pyskl",
+        task=SKELETON, dataset=f"NTU RGB+D {classes} X-Sub, {kind}, {stream} stream",
+        urls=(f"{_PYSKL_CKPT}/{folder}/{run}/{feats}.pth",), sha256=None,
+        source="https://github.com/kennymckormick/pyskl", licence="Apache-2.0",
+        metric={"top1": top1}, config=config, converter=converter, num_classes=classes,
+        stream=feats, notes=note + (_STGCNPP_NOTE if arch == "stgcnpp" else ""))
+
+
+def _stream_config(prefix: str, dim: str, stream: str, model_only_2d: str) -> str:
+    if dim == "2d":
+        return f"configs/skeleton/{model_only_2d}"
+    return f"configs/skeleton/{prefix}_{stream}.py"
+
+
+# (arch, classes, dim) -> {stream: (date-hash, top1)}: mmaction2 metafile.yml tables
+_MMACTION2_TABLE = {
+    ("stgcn", 60, "2d"): {"bone": ("20221129-c4b44488", 91.69),
+                          "jm": ("20221129-f18eb408", 86.90),
+                          "bm": ("20221129-99c60e2d", 87.86)},
+    ("stgcn", 60, "3d"): {"bone": ("20221129-9c8d2970", 88.76),
+                          "jm": ("20221129-927648ea", 86.06),
+                          "bm": ("20221129-593162ca", 85.49)},
+    ("stgcn", 120, "2d"): {"joint": ("20221129-612416c6", 83.19),
+                           "bone": ("20221129-131e63c3", 83.36),
+                           "jm": ("20221129-7cb38ec2", 78.87),
+                           "bm": ("20221129-f5b19892", 79.55)},
+    ("stgcn", 120, "3d"): {"joint": ("20221129-0484f579", 82.15),
+                           "bone": ("20221129-bc007510", 84.28),
+                           "jm": ("20221129-5d54f525", 78.93),
+                           "bm": ("20221129-3cb0e4e1", 80.02)},
+    ("stgcnpp", 60, "2d"): {"joint": ("20221228-86e1e77a", 89.29),
+                            "bone": ("20221228-cd11a691", 92.30),
+                            "jm": ("20221228-19a34aba", 87.30),
+                            "bm": ("20221228-c02a0749", 88.76)},
+    ("stgcnpp", 60, "3d"): {"joint": ("20221230-4e455ce3", 89.14),
+                            "bone": ("20221230-7f356072", 90.21),
+                            "jm": ("20221230-650de5cc", 86.67),
+                            "bm": ("20221230-b00440d2", 87.45)},
+}
+# (arch, classes, dim) -> {stream: top1}: PYSKL README tables (X-Sub rows)
+_PYSKL_TABLE = {
+    ("stgcnpp", 120, "3d"): {"joint": 83.2, "bone": 85.6, "jm": 80.4, "bm": 81.5},
+    ("stgcnpp", 120, "2d"): {"joint": 84.4, "bone": 84.8, "jm": 76.4, "bm": 81.1},
+    ("ctrgcn", 60, "3d"): {"bone": 90.0, "jm": 88.0, "bm": 87.5},
+    ("ctrgcn", 60, "2d"): {"joint": 90.6, "bone": 92.7, "jm": 89.4, "bm": 90.3},
+    ("ctrgcn", 120, "3d"): {"joint": 84.0, "bone": 85.9, "jm": 81.1, "bm": 82.2},
+    ("ctrgcn", 120, "2d"): {"joint": 82.2, "bone": 84.6, "jm": 82.3, "bm": 82.1},
+}
+_CONFIG_PREFIX = {"stgcn": "stgcn_pyskl", "stgcnpp": "stgcnpp", "ctrgcn": "ctrgcn"}
+_MODEL_ONLY_2D = {
+    ("stgcn", 60): "stgcn_pyskl_ntu60_xsub_hrnet2d_joint.py",
+    ("stgcn", 120): "stgcn_pyskl_ntu120_xsub_hrnet2d.py",
+    ("stgcnpp", 60): "stgcnpp_ntu60_xsub_hrnet2d.py",
+    ("stgcnpp", 120): "stgcnpp_ntu120_xsub_hrnet2d.py",
+    ("ctrgcn", 60): "ctrgcn_ntu60_xsub_hrnet2d_joint.py",
+    ("ctrgcn", 120): "ctrgcn_ntu120_xsub_hrnet2d.py",
+}
+
+
+def _stream_entries() -> tuple[ModelEntry, ...]:
+    out = []
+    for (arch, classes, dim), rows in _MMACTION2_TABLE.items():
+        for stream, (stamp, top1) in rows.items():
+            config = _stream_config(f"{_CONFIG_PREFIX[arch]}_ntu{classes}_xsub", dim, stream,
+                                    _MODEL_ONLY_2D[arch, classes])
+            out.append(_mmaction2_stream(arch, classes, dim, stream, stamp, top1, config))
+    for (arch, classes, dim), rows in _PYSKL_TABLE.items():
+        for stream, top1 in rows.items():
+            config = _stream_config(f"{_CONFIG_PREFIX[arch]}_ntu{classes}_xsub", dim, stream,
+                                    _MODEL_ONLY_2D[arch, classes])
+            out.append(_pyskl_stream(arch, classes, dim, stream, top1, config))
+    return tuple(out)
+
+
+_ENTRIES = _ENTRIES + _stream_entries()
 
 MODEL_INDEX: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}
 

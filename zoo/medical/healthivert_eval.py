@@ -6,25 +6,19 @@ import torch
 
 
 def load_healthivert(config: str, checkpoint: str):
-    """Build the model of ``config`` and load generator weights from an mmengine checkpoint."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
+    """Build the model of ``config`` and load generator weights from an mmengine checkpoint
+    (the discriminators, needed only in training, may be absent from it)."""
+    from zoo.apis import init_model, load_checkpoint
+    from zoo.checkpoint import CheckpointMismatchError
 
-    from zoo.checkpoint import allow_mmengine_checkpoints, safe_torch_load
-    from zoo.registry import MODELS
-
-    allow_mmengine_checkpoints()
-    cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope("zoo"):
-        model = MODELS.build(cfg.model)
-    state = safe_torch_load(checkpoint)
-    state = state.get("state_dict", state)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    gen_missing = [k for k in missing if k.startswith("generator.")]
-    if gen_missing or unexpected:
-        raise KeyError(f"{checkpoint}: generator keys missing {gen_missing[:5]}, "
-                       f"unexpected {list(unexpected)[:5]}")
-    return model.eval(), cfg
+    model = init_model(config)
+    _, report = load_checkpoint(model, checkpoint, strict=False)
+    gen_missing = [k for k in report.serious_missing if k.startswith("generator.")]
+    if gen_missing or report.unexpected:
+        raise CheckpointMismatchError(
+            f"{checkpoint}: generator keys missing {gen_missing[:5]}, unexpected "
+            f"{report.unexpected[:5]}")
+    return model.eval(), model.cfg
 
 
 @torch.no_grad()

@@ -1,4 +1,7 @@
-"""Load a trained model, apply a sequence of forget requests with an unlearner, save it."""
+"""Apply a sequence of forget requests with an unlearner and save the result.
+
+The trained model comes from :func:`zoo.apis.init_model` (config + checkpoint, keys checked).
+"""
 from __future__ import annotations
 
 import copy
@@ -6,42 +9,14 @@ import io
 import json
 import os
 import time
-from pathlib import Path
 from typing import Sequence
 
 import torch
 from mmengine.logging import MMLogger
 
-from zoo.checkpoint import safe_torch_load
-from zoo.engine.atomic_io import atomic_write_bytes
+from zoo.fileio import atomic_write_bytes
 from zoo.unlearning.report import evaluate, public
 from zoo.unlearning.requests import ForgetRequest
-
-
-def build_model(cfg):
-    """The config's model, in the zoo scope, in eval mode."""
-    from mmengine.registry import init_default_scope
-
-    from zoo.registry import MODELS
-
-    init_default_scope("zoo")
-    return MODELS.build(copy.deepcopy(cfg.model)).eval()
-
-
-def load_weights(model, checkpoint: str | os.PathLike) -> dict:
-    """Load a (mmengine or plain) state dict into ``model``; returns the checkpoint dict."""
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = safe_torch_load(path)
-    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: no state_dict in the checkpoint")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise KeyError(f"{path}: checkpoint does not fit the config's model (missing "
-                       f"{list(missing)[:5]}, unexpected {list(unexpected)[:5]})")
-    return ckpt
 
 
 def build_unlearner(cfg: dict):
@@ -114,5 +89,5 @@ def run_unlearner(model, ctx, unlearner_cfg: dict, requests: Sequence[ForgetRequ
     return metrics, edited
 
 
-__all__ = ["build_model", "load_weights", "build_unlearner", "apply_requests",
+__all__ = ["build_unlearner", "apply_requests",
            "save_checkpoint", "write_json", "run_unlearner", "public"]

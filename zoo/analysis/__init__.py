@@ -1,0 +1,1 @@
+"""Model analysis: parameters, FLOPs and input specs of config-built models."""
