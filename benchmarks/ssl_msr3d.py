@@ -104,7 +104,7 @@ def pretrain(args, method: str, seed: int) -> str:
     work = osp.join(args.cache_dir, f"pretrain_{method}_s{seed}")
     ckpt = osp.join(work, "last_checkpoint")
     if not osp.exists(ckpt):
-        opts = [f"randomness.seed={seed}", f"data_root={args.data_root}",
+        opts = [f"randomness.seed={seed}",
                 f"train_dataloader.dataset.data_root={args.data_root}",
                 *schedule(args.pretrain_epochs), *encoder(args, METHODS[method])]
         run(["tools/train.py", METHODS[method], "--work-dir", work, "--no-test",
