@@ -206,7 +206,11 @@ def write(args, rows: dict) -> None:
         f"classifier on batch-normalised features; k-NN: weighted, k = 20, both splits "
         f"through the test pipeline; 10 % labels: class-balanced draw seeded by the seed "
         f"(36 of the 291 training clips: 1-2 per class), the whole network fine-tuned. "
-        f"Test: the 275 clips of the even subjects, 5 sampled clips each.", "",
+        f"Test: the 275 clips of the even subjects, 5 sampled clips each."
+        + (" --pretrain-epochs / --eval-epochs cut the configs' learning-rate schedules "
+           "instead of rescaling them: HiCLR's step at epoch 80 and the cosines over 60-100 "
+           "epochs stop part-way (the same for every arm)."
+           if args.pretrain_epochs or args.eval_epochs else ""), "",
         "| encoder | linear eval | k-NN | 10 % labels, fine-tuned | papers' NTU-60 xsub "
         "linear eval (different data set) |",
         "|---|---|---|---|---|",
