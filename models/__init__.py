@@ -1,4 +1,6 @@
 """Architectures (installed as ``zoo.models``); importing registers them."""
+from zoo.imports import import_submodules
+
 from . import (  # noqa: F401
     classifiers,
     detection,
@@ -10,3 +12,5 @@ from . import (  # noqa: F401
     selfsup,
     skeleton,
 )
+
+import_submodules(__name__)  # new files register without an edit here

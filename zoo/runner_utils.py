@@ -15,9 +15,10 @@ from zoo.fileio import remove_orphaned_temporaries
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
                 launcher: str = "none") -> Config:
     """Read a config file, apply ``--cfg-options``, set the work dir, and check it."""
-    import zoo.engine  # noqa: F401  (atomic checkpoint writes)
     import zoo.hub.scheme  # noqa: F401  (load_from = 'zoo://NAME')
+    from zoo.engine.atomic_io import install_atomic_backend
 
+    install_atomic_backend()
     allow_mmengine_checkpoints()
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")

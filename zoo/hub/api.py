@@ -65,7 +65,7 @@ def cache_path(name: str, safetensors: bool = False) -> Path:
 
 def model_info(name: str, card: bool = True) -> dict[str, Any]:
     """Everything the index knows about ``name`` plus its cache and availability status, and
-    (``card=True``) its model card under ``'card'`` (:func:`zoo.model_card.entry_card`: classes,
+    (``card=True``) its model card under ``'card'`` (:func:`zoo.hub.card.entry_card`: classes,
     input spec, pipeline, params, GFLOPs, metrics, licence, source, paper)."""
     entry = get_entry(name)
     info = entry.to_dict()
@@ -82,7 +82,7 @@ def model_info(name: str, card: bool = True) -> dict[str, Any]:
     info["converter_available"] = (_converter_or_none(entry.converter) is not None
                                    if entry.converter else None)
     if card:
-        from zoo.model_card import entry_card
+        from zoo.hub.card import entry_card
 
         info["card"] = entry_card(name)
     return info

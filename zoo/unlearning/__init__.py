@@ -22,3 +22,7 @@ __all__ = [
     "GSLoRA", "NegGradPlus", "RetainGradientProjector", "RandomLabel", "ForgetRequest",
     "ForgetRequestError", "Retrain", "SCRUB", "SSD",
 ]
+
+from zoo.imports import import_submodules
+
+import_submodules(__name__, exclude=("api", "report"))  # new files register without an edit here
