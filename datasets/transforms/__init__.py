@@ -1,2 +1,2 @@
 """Data pipeline transforms (registered in ``zoo.registry.TRANSFORMS``)."""
-from . import formatting, skeleton  # noqa: F401
+from . import formatting, skeleton, skeleton_aug  # noqa: F401
