@@ -150,6 +150,20 @@ class UnlearnContext:
         for batch in loader:
             yield _preprocess(model, batch, training)
 
+    def batch(self, idx: Sequence[int], model, training: bool = True) -> Batch:
+        """One batch ``(inputs, labels)`` of the training samples ``idx``, in that order
+        (train pipeline)."""
+        idx = [int(i) for i in idx]
+        if not idx:
+            raise ValueError("batch(): no sample index given")
+        loader = DataLoader(Subset(self.train_set, idx), batch_size=len(idx), shuffle=False,
+                            collate_fn=pseudo_collate)
+        return _preprocess(model, next(iter(loader)), training)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A permutation of ``range(n)`` from the context's seeded generator."""
+        return torch.randperm(n, generator=self._generator).numpy()
+
     def num_batches(self, which: str, batch_size: int | None = None) -> int:
         return -(-len(self._indices(which)) // (batch_size or self.batch_size))
 
