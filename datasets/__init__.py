@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     medical,
     segmentation,
     skeleton,
+    superclass,
     transforms,
     wsi,
 )
