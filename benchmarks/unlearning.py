@@ -84,7 +84,11 @@ def unlearner_suite(name: str) -> list[tuple[str, dict]]:
         ("l1-sparse", dict(type="L1Sparse", epochs=e + 3, alpha=1e-2)),
         ("SalUn", dict(type="SalUn", epochs=e)),
         ("BadTeacher", dict(type="BadTeacher", epochs=e + 1, lr=1e-3)),
+        ("UNSIR", dict(type="UNSIR")),  # official defaults; class requests only
     ]
+
+
+CLASS_ONLY = {"UNSIR"}
 
 
 def run_scenario(model, ctx, requests, suite, retrain_epochs, only=None) -> dict:
@@ -100,6 +104,8 @@ def run_scenario(model, ctx, requests, suite, retrain_epochs, only=None) -> dict
     print(rows[-1], flush=True)
     for row_name, cfg in suite:
         if only and row_name not in only:
+            continue
+        if cfg["type"] in CLASS_ONLY and any(r.ids or r.subclasses for r in requests):
             continue
         metrics, _ = run_unlearner(model, ctx, cfg, requests, ref)
         row = dict(unlearner=row_name, **public(metrics), config=metrics["_config"])

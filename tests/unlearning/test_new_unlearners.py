@@ -162,3 +162,28 @@ def test_new_unlearner_forgets_class(trained, cfg):
     assert metrics["forget_acc"] < 20, metrics
     assert metrics["test_forget_acc"] < 20, metrics
     assert metrics["retain_acc"] > before["retain_acc"] - 15, metrics
+
+
+def test_unsir_noise_step_by_hand():
+    from zoo.unlearning.unsir import optimise_noise
+
+    # W = I, noise n = (1, 0), class 0: p = (e, 1) / (1 + e);
+    # d(-CE)/dn = -(p - e_0) = (1 - p0, -p1); d(0.1 * |n|^2)/dn = (0.2, 0).
+    # Adam's first step moves every coordinate by lr against the sign of its gradient.
+    model = Linear2([[1.0, 0.0], [0.0, 1.0]])
+    n = optimise_noise(model, torch.tensor([[1.0, 0.0]]), 0, steps=1, lr=0.1, weight=0.1)
+    p1 = 1 / (1 + math.e)
+    grad = torch.tensor([p1 + 0.2, -p1])
+    assert torch.allclose(n, torch.tensor([[1.0, 0.0]]) - 0.1 * grad.sign(), atol=1e-6)
+    # more steps raise the model's error on the class
+    far = optimise_noise(model, torch.tensor([[1.0, 0.0]]), 0, steps=20, lr=0.1, weight=0.1)
+    assert F.cross_entropy(model.logits(far), Y0) > F.cross_entropy(model.logits(n), Y0)
+
+
+def test_unsir_forgets_class_and_refuses_sample_requests(trained):
+    model, ctx, _ = trained
+    metrics, _ = run_unlearner(model, ctx, dict(type="UNSIR"), [ForgetRequest(classes=[3])])
+    assert metrics["forget_acc"] < 20 and metrics["test_forget_acc"] < 20, metrics
+    assert metrics["retain_acc"] > 85, metrics
+    with pytest.raises(ValueError, match="forgets whole classes"):
+        run_unlearner(model, ctx, dict(type="UNSIR"), [ForgetRequest(ids=["0", "5"])])

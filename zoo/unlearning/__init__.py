@@ -2,7 +2,7 @@
 
 Unlearners are registered in ``zoo.registry.UNLEARNERS``: ``Retrain`` (reference),
 ``FineTune``, ``NegGradPlus``, ``RandomLabel``, ``SSD``, ``SCRUB``, ``GSLoRA``,
-``GradientAscent``, ``L1Sparse``, ``SalUn``, ``BadTeacher``; gradient
+``GradientAscent``, ``L1Sparse``, ``SalUn``, ``BadTeacher``, ``UNSIR``; gradient
 unlearners take ``projection=...`` (geometric-disentanglement projection, see
 :mod:`zoo.unlearning.projection`). ``tools/unlearn.py`` is the command-line entry point.
 """
@@ -21,10 +21,11 @@ from zoo.unlearning.retrain import Retrain
 from zoo.unlearning.salun import SalUn
 from zoo.unlearning.scrub import SCRUB
 from zoo.unlearning.ssd import SSD
+from zoo.unlearning.unsir import UNSIR
 
 __all__ = [
     "BaseUnlearner", "GradientUnlearner", "UnlearnContext", "build_context", "FineTune",
     "GSLoRA", "NegGradPlus", "RetainGradientProjector", "RandomLabel", "ForgetRequest",
     "ForgetRequestError", "Retrain", "SCRUB", "SSD", "BadTeacher", "GradientAscent",
-    "L1Sparse", "SalUn",
+    "L1Sparse", "SalUn", "UNSIR",
 ]
