@@ -2,7 +2,7 @@
 
 A top-level package called ``datasets`` would shadow Hugging Face's, so the three folders
 that sit at the top of the repository become ``zoo.models``, ``zoo.losses`` and
-``zoo.datasets`` (see DESIGN.md).
+``zoo.datasets`` (README, "Layout").
 """
 from setuptools import find_packages, setup
 
@@ -15,4 +15,4 @@ for name, folder in ROOTS.items():
     for sub in find_packages(where=folder):
         packages.append(f"{name}.{sub}")
 
-setup(packages=packages, package_dir=package_dir, package_data={"zoo": ["*.json"]})
+setup(packages=packages, package_dir=package_dir)

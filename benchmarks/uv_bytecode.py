@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from zoo.fileio import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 IMPORTS = "import torch, mmengine.runner, zoo.models"
@@ -96,9 +98,7 @@ def main(argv=None) -> dict:
         lines.append(f"| {label} | {r['wall_s_median']:.2f} | {r['cpu_s_median']:.2f} |")
     for name, text in (("uv_bytecode.json", json.dumps(result, indent=2) + "\n"),
                        ("uv_bytecode.md", "\n".join(lines) + "\n")):
-        tmp = RESULTS / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, RESULTS / name)
+        atomic_write_text(RESULTS / name, text)
     print("\n".join(lines))
     return result
 

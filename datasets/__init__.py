@@ -1,4 +1,6 @@
 """Datasets and pipelines (installed as ``zoo.datasets``); importing registers them."""
+from zoo.imports import import_submodules
+
 from . import (  # noqa: F401
     detection,
     image,
@@ -9,3 +11,5 @@ from . import (  # noqa: F401
     transforms,
     wsi,
 )
+
+import_submodules(__name__)  # new files register without an edit here

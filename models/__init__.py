@@ -1,4 +1,6 @@
 """Architectures (installed as ``zoo.models``); importing registers them."""
+from zoo.imports import import_submodules
+
 from . import (  # noqa: F401
     classifiers,
     detection,
@@ -9,3 +11,5 @@ from . import (  # noqa: F401
     segmentation,
     skeleton,
 )
+
+import_submodules(__name__)  # new files register without an edit here

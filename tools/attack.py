@@ -39,6 +39,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    for flag, value in (("--num-samples", args.num_samples), ("--num-clips", args.num_clips),
+                        ("--batch-size", args.batch_size), ("--steps", args.steps)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be a positive integer, got {value}")
+    if args.eps < 0:
+        parser.error(f"--eps must be >= 0, got {args.eps}")
     if bool(args.surrogate_config) != bool(args.surrogate_checkpoint):
         parser.error("--surrogate-config and --surrogate-checkpoint go together")
     if args.manifold and args.surrogate_config:

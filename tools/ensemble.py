@@ -23,7 +23,10 @@ def main(argv=None) -> dict:
                         help="the files hold logits: apply softmax before fusing")
     parser.add_argument("--out", help="write the result as JSON here")
     args = parser.parse_args(argv)
-    result = fuse_predictions(args.scores, args.weights, args.softmax)
+    try:
+        result = fuse_predictions(args.scores, args.weights, args.softmax)
+    except (OSError, ValueError) as exc:  # a named file that is not a --dump output, ...
+        parser.error(str(exc))
     print(result.table())
     summary = {"files": result.names, "weights": result.weights, "top1": result.top1,
                "fused_top1": result.fused_top1, "num_samples": result.num_samples}

@@ -14,6 +14,7 @@ from zoo.engine.checkpoint_keys import add_checkpoint_key_check
 from zoo.engine.runner_setup import finish_runner_setup
 from zoo.engine.tracking import apply_vis
 from zoo.runner_utils import format_metrics, load_config
+from zoo.work_dir import guard_work_dir
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,8 +24,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--resume", nargs="?", type=str, const="auto",
                         help="resume from the given checkpoint, or the latest one in the "
                              "work dir when no path is given")
+    parser.add_argument("--move-old-run", action="store_true",
+                        help="the work dir holds another run: move it aside to "
+                             "WORK_DIR_old_<time> and start afresh (else training refuses)")
     parser.add_argument("--no-test", action="store_true",
                         help="skip the final evaluation on the test split")
+    parser.add_argument("--amp", action="store_true",
+                        help="bf16 mixed precision (autocast) for training and evaluation")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
@@ -41,14 +47,21 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = apply_vis(load_config(args.config, args.cfg_options, args.work_dir, args.launcher),
                     args.vis)
+    if args.amp:
+        from zoo.engine.amp import enable_amp
+
+        enable_amp(cfg)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     elif cfg.get("load_from"):  # fine-tuning: the run's log names what does not fit
         add_checkpoint_key_check(cfg, strict=False, source=cfg.load_from)
+    moved = guard_work_dir(cfg.work_dir, bool(cfg.get("resume")), args.move_old_run)
     runner = Runner.from_cfg(cfg)
     finish_runner_setup(runner)
+    if moved is not None:
+        runner.logger.info(f"The previous run in {cfg.work_dir} was moved to {moved}")
     runner.train()
     metrics: dict = {}
     if not args.no_test and cfg.get("test_dataloader") is not None:

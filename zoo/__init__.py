@@ -6,11 +6,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 # The pretrained hub's API, imported on first use so that ``import zoo`` stays fast.
-_HUB_API = ("list_models", "model_info", "load_pretrained", "build_model", "download_model")
+_HUB_API = ("list_models", "model_info", "load_pretrained", "build_model", "download_model",
+            "forget_model")
 __all__ = [
     "__version__",
     "build_model",
     "download_model",
+    "forget_model",
     "list_models",
     "load_pretrained",
     "model_info",

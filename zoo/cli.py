@@ -5,6 +5,7 @@
     zoo info PATH.pth [--json]  the model card stored in a checkpoint by tools/train.py
     zoo download NAME [--sha256 HEX] [--trust-on-first-use] [--safetensors] [--retries N]
     zoo verify [--delete]       re-hash the whole cache; exit status 1 if a file is bad
+    zoo forget NAME|URL         remove a cached file and its pinned digest
 
 Errors are printed as one line (``zoo: error: ...``) with exit status 2.
 """
@@ -109,6 +110,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if report.bad else 0
 
 
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from zoo.hub.api import forget_model
+
+    removed = forget_model(args.name)
+    for item in removed:
+        print(f"removed {item}")
+    if not removed:
+        print(f"nothing cached for {args.name!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="vszoo pretrained-model hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="re-hash every cached file and report bad ones")
     p.add_argument("--delete", action="store_true", help="delete the bad files")
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("forget", help="remove a cached checkpoint and its pinned digest")
+    p.add_argument("name", help="index entry (both copies) or a URL downloaded before")
+    p.set_defaults(func=_cmd_forget)
     return parser
 
 

@@ -186,23 +186,26 @@ def _check_runner_sections(cfg: dict, problems: list[str]) -> None:
         cls = _check_type(loop, section, zoo_registry.LOOPS, problems)
         if cls is not None:
             _check_arguments(cls, loop, section, problems, passed=("runner", "dataloader"))
+            # a loop that builds objects from nested dicts checks them itself (the continual
+            # loop: its scenario), so core needs no import of the wrapper that knows them
+            nested = getattr(cls, "check_nested_arguments", None)
+            if nested is not None:
+                problems += nested(loop, section)
     train = cfg.get("train_cfg")
     if isinstance(train, dict):
         strategy = train.get("strategy")
         cls = _check_type(strategy, "train_cfg.strategy", zoo_registry.STRATEGIES, problems)
         if cls is not None:
             _check_arguments(cls, strategy, "train_cfg.strategy", problems)
-        if isinstance(train.get("scenario"), dict):
-            _check_scenario(train["scenario"], problems)
 
 
-def _check_scenario(scenario: dict, problems: list[str]) -> None:
-    from zoo.continual.scenario import ClassIncrementalScenario
-
-    if scenario.get("task_datasets"):
-        return  # one task per data set; the loop names any other key
-    _check_arguments(ClassIncrementalScenario, scenario, "train_cfg.scenario", problems,
-                     passed=("classes", "task_datasets"))
+def argument_problems(cls: Any, node: dict, path: str, passed: tuple[str, ...] = ()
+                      ) -> list[str]:
+    """The keys of config ``node`` (at ``path``) that ``cls`` takes no argument for, each named
+    with the closest accepted one (``passed``: arguments the builder supplies itself)."""
+    problems: list[str] = []
+    _check_arguments(cls, node, path, problems, passed)
+    return problems
 
 
 def check_config(cfg: Any, required: tuple[str, ...] = ("model",)) -> None:

@@ -37,9 +37,9 @@ TRANSFORMS = Registry(
     "transform", parent=MMENGINE_TRANSFORMS, scope="zoo", locations=["zoo.datasets.transforms"]
 )
 METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="zoo",
-                   locations=["zoo.evaluation", "zoo.medical", "zoo.models.mil"])
+                   locations=["zoo.evaluation", "zoo.medical"])
 HOOKS = Registry("hook", parent=MMENGINE_HOOKS, scope="zoo",
-                 locations=["zoo.engine", "zoo.models.detection", "zoo.medical"])
+                 locations=["zoo.engine", "zoo.medical"])
 MODEL_WRAPPERS = Registry("model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope="zoo",
                           locations=["zoo.engine"])
 LOOPS = Registry("loop", parent=MMENGINE_LOOPS, scope="zoo",
@@ -60,7 +60,7 @@ OPTIMIZERS = Registry("optimizer", parent=MMENGINE_OPTIMIZERS, scope="zoo")
 OPTIM_WRAPPERS = Registry("optim_wrapper", parent=MMENGINE_OPTIM_WRAPPERS, scope="zoo")
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     "optimizer wrapper constructor", parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope="zoo",
-    locations=["zoo.models.medical.optim"])
+    locations=["zoo.engine.optim"])
 PARAM_SCHEDULERS = Registry("parameter scheduler", parent=MMENGINE_PARAM_SCHEDULERS,
                             scope="zoo")
 EVALUATOR = Registry("evaluator", parent=MMENGINE_EVALUATOR, scope="zoo")
@@ -69,15 +69,19 @@ VISUALIZERS = Registry("visualizer", parent=MMENGINE_VISUALIZERS, scope="zoo")
 VISBACKENDS = Registry("vis_backend", parent=MMENGINE_VISBACKENDS, scope="zoo")
 LOG_PROCESSORS = Registry("log_processor", parent=MMENGINE_LOG_PROCESSORS, scope="zoo")
 INFERENCERS = Registry("inferencer", parent=MMENGINE_INFERENCERS, scope="zoo")
-FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo")
+# Functions named in configs or looked up by name across layers (e.g. the WSI heat map writer
+# that the core MILMetric calls without importing the WSI data family).
+FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo",
+                     locations=["zoo.datasets.wsi.heatmap"])
 
 # The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks,
 # converters.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
-# Checkpoint converters (upstream key names -> the zoo's), named by the hub index.
-CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters"])
+# Checkpoint converters (upstream key names -> the zoo's), named by the hub index; one may also
+# sit beside its model in zoo.models (as timm keeps checkpoint_filter_fn in the model file).
+CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters", "zoo.models"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",

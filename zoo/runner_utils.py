@@ -8,21 +8,22 @@ from mmengine.config import Config
 
 from zoo.checkpoint import allow_mmengine_checkpoints
 from zoo.config_check import check_config, read_config
+from zoo.config_overrides import apply_cfg_options
 from zoo.fileio import remove_orphaned_temporaries
 
 
 def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
                 launcher: str = "none") -> Config:
     """Read a config file, apply ``--cfg-options``, set the work dir, and check it."""
-    import zoo.engine  # noqa: F401  (atomic checkpoint writes)
     import zoo.hub.scheme  # noqa: F401  (load_from = 'zoo://NAME')
+    from zoo.engine.atomic_io import install_atomic_backend
 
+    install_atomic_backend()
     allow_mmengine_checkpoints()
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")
     cfg = read_config(path)  # names the file of a syntax error
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    apply_cfg_options(cfg, cfg_options, path)  # also reaches keys copied from data_root etc.
     cfg.launcher = launcher
     if launcher != "none":
         from zoo.engine.distributed import init_cpu_process_group

@@ -1,6 +1,8 @@
 """Data samples passed between datasets, models and metrics."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from mmengine.structures import BaseDataElement
 
@@ -20,3 +22,10 @@ class ClsDataSample(BaseDataElement):
         self.pred_score = score
         self.pred_label = score.argmax(-1, keepdim=True)
         return self
+
+
+def gather_labels(data_samples: Sequence[ClsDataSample], device) -> torch.Tensor:
+    """The ``gt_label`` of every sample as one long tensor ``[N]`` on ``device``."""
+    if not data_samples:
+        raise ValueError("mode='loss' needs data_samples with gt_label")
+    return torch.cat([s.gt_label for s in data_samples]).to(device)

@@ -4,36 +4,20 @@
 # the NW-UCLA regularisation) at half the official width (48-96-96-96 channels, 16 heads) and
 # trained for 30 epochs, so that it fits in about half an hour on a 2-core CPU; the data
 # pipeline and augmentation are those of ctrgcn_msr3d_xsub.py with 64-frame clips.
-# The data lives outside the repository: set data_root (default: ../shared/data/msr_action3d).
 _base_ = ["./ctrgcn_msr3d_xsub.py"]
 
-layout = "kinect20"
 clip_len = 64
 model = dict(
     type="SkeletonRecognizer",
-    backbone=dict(_delete_=True, type="SkateFormer", layout=layout, num_persons=1,
+    backbone=dict(_delete_=True, type="SkateFormer", layout="kinect20", num_persons=1,
                   embed_dim=48, channels=(48, 96, 96, 96), num_heads=16, mlp_ratio=1.0,
                   attn_drop=0.5, drop_path=0.2, num_frames=clip_len),
     cls_head=dict(type="GCNHead", in_channels=96, num_classes=20, dropout=0.3),
 )
-train_pipeline = [
-    dict(type="PreNormalize3D", layout=layout),
-    dict(type="GenSkeFeat", layout=layout, feats=["j"]),
-    dict(type="RandomRot", theta=0.3),
-    dict(type="RandomScale", scale=0.1),
-    dict(type="UniformSampleFrames", clip_len=clip_len),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=1),
-    dict(type="PackSkeletonInputs"),
-]
-test_pipeline = [
-    dict(type="PreNormalize3D", layout=layout),
-    dict(type="GenSkeFeat", layout=layout, feats=["j"]),
-    dict(type="UniformSampleFrames", clip_len=clip_len, num_clips=10, test_mode=True),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=1),
-    dict(type="PackSkeletonInputs"),
-]
+train_pipeline = [dict(step, clip_len=clip_len) if step.type == "UniformSampleFrames" else step
+                  for step in _base_.train_pipeline]
+test_pipeline = [dict(step, clip_len=clip_len) if step.type == "UniformSampleFrames" else step
+                 for step in _base_.test_pipeline]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

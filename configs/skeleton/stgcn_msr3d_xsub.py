@@ -1,62 +1,14 @@
 # ST-GCN on real MSR Action3D skeletons, cross-subject (odd subjects train, even test).
-# The data lives outside the repository: set data_root (default: ../shared/data/msr_action3d).
-_base_ = ["../_base_/default_runtime.py"]
-
-layout = "kinect20"
-clip_len = 32
-data_root = "../shared/data/msr_action3d"
-stream = ["j"]  # 'j', 'b', 'jm' or 'bm' (stgcn_msr3d_xsub_{b,jm,bm}.py: the other streams)
+# Data and pipeline: ../_base_/datasets/msr3d_xsub.py (set data_root there or with
+# --cfg-options); schedule: ../_base_/schedules/sgd_cosine_80e.py.
+# Other input streams: stgcn_msr3d_xsub_{b,jm,bm}.py.
+_base_ = ["../_base_/default_runtime.py", "../_base_/datasets/msr3d_xsub.py",
+          "../_base_/schedules/sgd_cosine_80e.py"]
 
 model = dict(
     type="SkeletonRecognizer",
-    backbone=dict(type="STGCN", graph_cfg=dict(layout=layout, mode="stgcn_spatial"),
+    backbone=dict(type="STGCN", graph_cfg=dict(layout="kinect20", mode="stgcn_spatial"),
                   base_channels=32, dropout=0.2),
     cls_head=dict(type="GCNHead", in_channels=128, num_classes=20, dropout=0.3),
 )
-
-dataset_type = "MSRAction3D"
-train_pipeline = [
-    dict(type="PreNormalize3D", layout=layout),
-    dict(type="GenSkeFeat", layout=layout, feats=stream),
-    dict(type="RandomRot", theta=0.1),
-    dict(type="RandomScale", scale=0.1),
-    dict(type="UniformSampleFrames", clip_len=clip_len),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=1),
-    dict(type="PackSkeletonInputs"),
-]
-test_pipeline = [
-    dict(type="PreNormalize3D", layout=layout),
-    dict(type="GenSkeFeat", layout=layout, feats=stream),
-    dict(type="UniformSampleFrames", clip_len=clip_len, num_clips=10, test_mode=True),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=1),
-    dict(type="PackSkeletonInputs"),
-]
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type="DefaultSampler", shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, split="train", pipeline=train_pipeline),
-)
-val_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type="DefaultSampler", shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split="test", pipeline=test_pipeline),
-)
-test_dataloader = val_dataloader
-val_evaluator = dict(type="AccMetric")
-test_evaluator = val_evaluator
-
-max_epochs = 80
-train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs, val_interval=10)
-val_cfg = dict(type="ValLoop")
-test_cfg = dict(type="TestLoop")
-optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.05, momentum=0.9, weight_decay=5e-4,
-                                    nesterov=True))
-param_scheduler = [
-    dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type="CosineAnnealingLR", T_max=max_epochs - 5, by_epoch=True, begin=5,
-         end=max_epochs, eta_min=1e-4),
-]
 default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=10, max_keep_ckpts=2))

@@ -15,17 +15,24 @@ class Digits(BaseDataset):
         split: ``'train'`` (``1 - test_fraction`` of each class) or ``'test'``.
         test_fraction: share of each class held out for testing.
         seed: seed of the split.
+        num_folds: the training samples of each class are dealt into this many folds
+            (seeded, stratified; the test split does not change).
     Samples: ``img`` float32 [8, 8] in [0, 1], ``label``, ``sample_idx`` (index in the
-    original data set, stable across splits).
+    original data set, stable across splits), ``fold`` (training samples: ``0 ..
+    num_folds - 1``; test samples: ``-1``). ``SampleFilter(key='fold', ...)`` holds a fold out
+    as a validation split.
     """
 
     METAINFO = dict(classes=tuple(str(i) for i in range(10)))
 
     def __init__(self, split: str = "train", test_fraction: float = 0.25, seed: int = 0,
-                 pipeline: list | None = None, **kwargs):
+                 num_folds: int = 5, pipeline: list | None = None, **kwargs):
         if split not in ("train", "test", "val"):
             raise ValueError(f"Digits split must be train/val/test, got {split!r}")
+        if num_folds < 1:
+            raise ValueError(f"Digits num_folds must be >= 1, got {num_folds}")
         self.split, self.test_fraction, self.seed = split, test_fraction, seed
+        self.num_folds = int(num_folds)
         kwargs.setdefault("serialize_data", False)
         super().__init__(pipeline=pipeline or [dict(type="PackClsInputs")], **kwargs)
 
@@ -38,6 +45,12 @@ class Digits(BaseDataset):
         for c in np.unique(digits.target):
             idx = np.flatnonzero(digits.target == c)
             test[rng.choice(idx, int(round(self.test_fraction * len(idx))), replace=False)] = True
+        fold = np.full(len(digits.target), -1)
+        fold_rng = np.random.default_rng(self.seed + 1)  # a second stream: the split stays
+        for c in np.unique(digits.target):
+            idx = fold_rng.permutation(np.flatnonzero((digits.target == c) & ~test))
+            fold[idx] = np.arange(len(idx)) % self.num_folds
         keep = np.flatnonzero(test if self.split in ("test", "val") else ~test)
         return [dict(img=(digits.images[i] / 16.0).astype(np.float32),
-                     label=int(digits.target[i]), sample_idx=int(i)) for i in keep]
+                     label=int(digits.target[i]), sample_idx=int(i), fold=int(fold[i]))
+                for i in keep]

@@ -8,16 +8,7 @@ from mmengine.dataset import BaseDataset
 
 from zoo.registry import DATASETS
 
-from .walls import LABEL_TYPES, STYLES, make_wall
-
-# split -> (rendering style, default size of the split, seed stream)
-WALL_SPLITS = {
-    "train": ("id", 40, 0),
-    "val": ("id", 10, 1),
-    "test": ("id", 20, 2),
-    "test_ood_colour": ("ood_colour", 20, 3),
-    "test_ood_texture": ("ood_texture", 20, 4),
-}
+from .walls import LABEL_TYPES, STYLES, WALL_SPLITS, make_wall
 
 
 @DATASETS.register_module()

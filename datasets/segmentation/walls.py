@@ -30,6 +30,14 @@ from zoo.fileio import atomic_path
 
 STYLES = ("id", "ood_colour", "ood_texture")
 LABEL_TYPES = ("accurate", "noisy", "pseudo")
+# split -> (rendering style, default size of the split, seed stream)
+WALL_SPLITS = {
+    "train": ("id", 40, 0),
+    "val": ("id", 10, 1),
+    "test": ("id", 20, 2),
+    "test_ood_colour": ("ood_colour", 20, 3),
+    "test_ood_texture": ("ood_texture", 20, 4),
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -203,8 +211,6 @@ def write_wall_folder(out_dir: str, num: int, size: int = 128, split: str = "tes
     ``out_dir/images/NNN.png`` + ``out_dir/masks/NNN.png`` (mask values 0/255), atomically;
     returns the image paths."""
     from skimage.io import imsave
-
-    from .datasets import WALL_SPLITS
 
     if split not in WALL_SPLITS:
         raise ValueError(f"split must be one of {sorted(WALL_SPLITS)}, got {split!r}")

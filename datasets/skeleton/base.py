@@ -38,6 +38,10 @@ def validate_sample(sample: dict, num_joints: int | None = None) -> dict:
     return sample
 
 
+class EmptySplitError(ValueError):
+    """A data set's split (after its filters) holds no sample."""
+
+
 class SkeletonDataset(BaseDataset):
     """A list of validated skeleton samples run through a pipeline.
 
@@ -62,5 +66,19 @@ class SkeletonDataset(BaseDataset):
 
         return get_layout(self.metainfo["layout"]).num_joints
 
+    def selection(self) -> str:
+        """The split and filters that chose the samples, for error messages."""
+        return f"split={self.split!r}"
+
     def load_data_list(self) -> list[dict]:
-        return [validate_sample(s, self.num_joints) for s in self.load_samples()]
+        samples = self.load_samples()
+        if not samples:
+            # Without this, training ends in mmengine's "epoch_length must be a positive
+            # integer", which names neither the data set nor the filter.
+            from zoo.config_overrides import describe_path
+
+            root = getattr(self, "data_root", None)
+            where = f" in data_root {describe_path(root)}" if root else ""
+            raise EmptySplitError(f"{type(self).__name__}: {self.selection()} selects no "
+                                  f"samples{where}; check the split and filters")
+        return [validate_sample(s, self.num_joints) for s in samples]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from mmengine.logging import print_log
 
+from zoo.config_overrides import describe_path
 from zoo.registry import DATASETS
 
 from .base import SkeletonDataset, SkeletonFormatError
@@ -42,22 +43,34 @@ def read_msr_skeleton(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one file; return joints ``[T, 20, 3]`` (kinect20 order) and confidence ``[T, 20]``.
 
     Raises :class:`SkeletonFormatError` naming the file for a line count that is not a
-    multiple of 20, a line without 4 numbers, non-finite values, and
+    multiple of 20, a line without exactly 4 numbers (naming the line), non-finite values, and
     :class:`EmptySkeletonError` for an all-zero file.
     """
     path = Path(path)
     try:
-        values = np.array(path.read_text().split(), dtype=np.float64)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SkeletonFormatError(path, f"is not a text file ({exc.reason} at byte "
+                                        f"{exc.start})") from None
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), 1)]
+    lines = [(number, parts) for number, parts in lines if parts]
+    if not lines:
+        raise SkeletonFormatError(path, "is empty (no joint lines)")
+    # Count per line: an `x y z`-only file whose number count divides by 4 would otherwise
+    # be reshaped into scrambled joints.
+    for number, parts in lines:
+        if len(parts) != 4:
+            raise SkeletonFormatError(path, f"line {number} has {len(parts)} numbers, not 4 "
+                                            "(x y z confidence)")
+    try:
+        rows = np.array([parts for _, parts in lines], dtype=np.float64)
     except ValueError as exc:
         raise SkeletonFormatError(path, f"holds text that is not a number ({exc})") from None
-    if values.size == 0 or values.size % 4:
-        raise SkeletonFormatError(path, f"has {values.size} numbers, not 4 per joint line")
-    rows = values.reshape(-1, 4)
     if len(rows) % 20:
         raise SkeletonFormatError(
             path, f"has {len(rows)} joint lines, not a multiple of 20 joints per frame")
     if not np.isfinite(rows).all():
-        line = int(np.argwhere(~np.isfinite(rows))[0, 0]) + 1
+        line = lines[int(np.argwhere(~np.isfinite(rows))[0, 0])][0]
         raise SkeletonFormatError(path, f"holds NaN/inf values (line {line})")
     if not rows[:, :3].any():
         raise EmptySkeletonError(path, "is all zeros (no skeleton tracked)")
@@ -95,11 +108,16 @@ class MSRAction3D(SkeletonDataset):
             kwargs["metainfo"] = dict(classes=tuple(ACTIONS[a - 1] for a in self.actions))
         super().__init__(split=split, data_root=data_root, **kwargs)
 
+    def selection(self) -> str:
+        actions = "" if self.actions is None else f", actions={self.actions}"
+        return f"split={self.split!r} (odd subjects train, even test){actions}"
+
     def load_samples(self) -> list[dict]:
         root = Path(self.data_root)
         files = sorted(root.glob("a*_s*_e*_skeleton3D.txt"))
         if not files:
-            raise FileNotFoundError(f"{root}: no MSR Action3D files (aAA_sSS_eEE_skeleton3D.txt)")
+            raise FileNotFoundError(f"data_root {describe_path(root)}: no MSR Action3D files "
+                                    "(aAA_sSS_eEE_skeleton3D.txt)")
         if self.split not in ("train", "test", "all"):
             raise ValueError(f"MSRAction3D split must be train/test/all, got {self.split!r}")
         label_of = {a: i for i, a in enumerate(self.actions or range(1, 21))}

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from zoo.config_overrides import describe_path
 from zoo.registry import DATASETS
 
 from .base import SkeletonDataset, SkeletonFormatError
@@ -178,12 +179,17 @@ class NTURGBD(SkeletonDataset):
         kwargs.setdefault("metainfo", dict(classes=self.METAINFO["classes"][:num]))
         super().__init__(split=split, data_root=data_root, **kwargs)
 
+    def selection(self) -> str:
+        ignored = f", {len(self.ignore)} ignored stems" if self.ignore else ""
+        return f"split={self.split!r}, benchmark={self.benchmark!r}{ignored}"
+
     def load_samples(self) -> list[dict]:
         if self.split not in ("train", "test", "val", "all"):
             raise ValueError(f"NTURGBD split must be train/test/val/all, got {self.split!r}")
         files = sorted(Path(self.data_root).glob("*.skeleton"))
         if not files:
-            raise FileNotFoundError(f"{self.data_root}: no NTU .skeleton files")
+            raise FileNotFoundError(f"data_root {describe_path(self.data_root)}: no NTU "
+                                    ".skeleton files")
         ntu60 = self.benchmark in ("xsub", "xview")
         samples = []
         for path in tqdm(files, desc="NTU .skeleton", disable=len(files) < 200):

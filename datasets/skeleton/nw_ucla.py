@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.config_overrides import describe_path
 from zoo.registry import DATASETS
 
 from .base import SkeletonDataset, SkeletonFormatError
@@ -45,7 +46,11 @@ def read_ucla_json(path: str | Path) -> dict:
     """Read one clip: a sample dict with ``keypoint`` ``[1, T, 20, 3]`` and the name fields."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SkeletonFormatError(path, f"is not UTF-8 text ({exc.reason}: byte "
+                                        f"0x{exc.object[exc.start]:02x} at offset {exc.start})"
+                                  ) from None
     except json.JSONDecodeError as exc:
         raise SkeletonFormatError(path, f"is not valid json ({exc})") from None
     if not isinstance(data, dict) or "skeletons" not in data:
@@ -77,12 +82,16 @@ class NWUCLA(SkeletonDataset):
         self.train_views = tuple(train_views)
         super().__init__(split=split, data_root=data_root, **kwargs)
 
+    def selection(self) -> str:
+        return f"split={self.split!r}, train_views={self.train_views}"
+
     def load_samples(self) -> list[dict]:
         if self.split not in ("train", "test", "val", "all"):
             raise ValueError(f"NWUCLA split must be train/test/val/all, got {self.split!r}")
         files = sorted(Path(self.data_root).glob("*.json"))
         if not files:
-            raise FileNotFoundError(f"{self.data_root}: no NW-UCLA json files")
+            raise FileNotFoundError(f"data_root {describe_path(self.data_root)}: no NW-UCLA "
+                                    "json files")
         samples = []
         for path in files:
             sample = read_ucla_json(path)

@@ -4,11 +4,16 @@ A feature file (one per slide, written atomically, read with ``weights_only=True
 
 * ``features`` float32 ``[N, D]``, ``coords`` int64 ``[N, 2]`` (level-0 ``x, y`` of each tile),
 * ``tile_size0`` (tile side in level-0 pixels), ``tile_px``, ``mpp`` (of the tiles),
-  ``base_mpp`` (level 0), ``tissue_fraction`` float32 ``[N]``, ``slide`` (path), ``encoder``.
+  ``base_mpp`` (level 0), ``level``, ``tissue_fraction`` float32 ``[N]``, ``slide`` (path),
+  ``encoder``, and ``settings``: the extraction settings (backbone, out_index, weights,
+  target_mpp, tile_px, min_tissue, assume_mpp; :func:`extraction_settings`).
 
-:func:`extract_folder` processes a list of slides: finished slides (file present) are skipped,
-so an interrupted run continues at the next unfinished slide; a bad slide (corrupt, no
-resolution, no tissue) is reported by name and the batch continues. ``shard=(i, n)`` processes
+:func:`extract_folder` processes a list of slides: a finished slide (its file loads and was
+made with the same settings) is skipped, so an interrupted run continues at the next
+unfinished slide; an unreadable (e.g. truncated) file is extracted again; files made with
+other settings stop the run before any work (:class:`FeatureSettingsError`) unless
+``overwrite``; a bad slide (corrupt, no resolution, no tissue) is reported by name and the
+batch continues. ``shard=(i, n)`` processes
 every n-th slide starting at i, for several processes or ``torchrun`` ranks.
 """
 from __future__ import annotations
@@ -40,6 +45,34 @@ def list_slides(folder: str | os.PathLike, extensions=SLIDE_EXTENSIONS) -> list[
         raise FileNotFoundError(f"slide folder {folder} does not exist")
     return sorted(p for p in folder.iterdir() if p.is_file() and
                   p.suffix.lower() in extensions and not p.name.startswith("."))
+
+
+def resolve_slides(source: str | os.PathLike, extensions=SLIDE_EXTENSIONS) -> list[Path]:
+    """The slides named by ``source``: a folder (its slide files), one slide file, or a text
+    file with one slide path a line. Raises ``FileNotFoundError`` / ``ValueError`` naming
+    ``source`` when it is missing, holds no slide, or is none of these."""
+    source = Path(source)
+    if source.is_dir():
+        slides = list_slides(source, extensions)
+        if not slides:
+            raise FileNotFoundError(f"slide folder {source} holds no slide files (extensions "
+                                    f"{', '.join(extensions)})")
+        return slides
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist (expected a slide folder, a slide "
+                                "file or a text file listing slides)")
+    if source.suffix.lower() in extensions:
+        return [source]
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{source} is not a slide folder, a slide file (extensions "
+                         f"{', '.join(extensions)}) or a text file listing slides (it is not "
+                         "UTF-8 text)") from None
+    slides = [Path(line.strip()) for line in lines if line.strip()]
+    if not slides:
+        raise ValueError(f"{source}: the slide list is empty (one slide path a line)")
+    return slides
 
 
 def save_bag(path: str | os.PathLike, bag: dict) -> None:
@@ -136,6 +169,65 @@ def extract_slide(path: str | os.PathLike, encoder: torch.nn.Module, target_mpp:
                 encoder=str(getattr(encoder, "name", type(encoder).__name__)))
 
 
+class FeatureSettingsError(ValueError):
+    """Existing feature files were made with other extraction settings."""
+
+
+def extraction_settings(encoder: torch.nn.Module, target_mpp: float = 0.5, tile_px: int = 224,
+                        min_tissue: float = 0.5, assume_mpp: float | None = None,
+                        **_ignored) -> dict:
+    """What decides a slide's features: the encoder (timm name, stage, weights source) and
+    the tiling (target um/px, tile side, tissue threshold, assumed level-0 um/px)."""
+    weights = getattr(encoder, "weights", None)
+    return dict(backbone=str(getattr(encoder, "name", type(encoder).__name__)),
+                out_index=getattr(encoder, "out_index", None),
+                weights=None if weights is None else str(weights),
+                target_mpp=float(target_mpp), tile_px=int(tile_px),
+                min_tissue=float(min_tissue),
+                assume_mpp=None if assume_mpp is None else float(assume_mpp))
+
+
+def settings_difference(bag: dict, settings: dict) -> dict[str, tuple]:
+    """``{name: (in the file, wanted)}`` for the settings a feature file disagrees on.
+
+    Files written before settings were stored are compared on what they hold (``encoder``,
+    ``tile_px``, ``mpp``)."""
+    stored = bag.get("settings")
+    if not isinstance(stored, dict):
+        stored = {"backbone": bag.get("encoder"), "tile_px": bag.get("tile_px"),
+                  "target_mpp": bag.get("mpp")}
+    return {k: (stored[k], v) for k, v in settings.items()
+            if k in stored and stored[k] != v}
+
+
+def _check_existing(targets: dict[str, Path], settings: dict, logger) -> set[str]:
+    """Slide ids whose file is finished (loads, same settings). Unreadable files are left to
+    be extracted again; files with other settings raise :class:`FeatureSettingsError`."""
+    done, differing = set(), []
+    for sid, target in targets.items():
+        try:
+            bag = load_bag(target)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is simply redone
+            logger.warning(f"{target} is unreadable ({type(exc).__name__}: {exc}); "
+                           "extracting it again")
+            continue
+        diff = settings_difference(bag, settings)
+        if diff:
+            differing.append((target, diff))
+        else:
+            done.add(sid)
+    if differing:
+        lines = "; ".join(f"{t.name}: " + ", ".join(f"{k} {a!r} in the file, {b!r} now"
+                                                  for k, (a, b) in d.items())
+                          for t, d in differing[:5])
+        more = f" (and {len(differing) - 5} more)" if len(differing) > 5 else ""
+        raise FeatureSettingsError(
+            f"{len(differing)} feature file(s) in {targets[next(iter(targets))].parent} were "
+            f"extracted with other settings: {lines}{more}. Use another output folder, or "
+            "pass --overwrite (overwrite=True) to extract them again")
+    return done
+
+
 def shard_of(items: list, shard: tuple[int, int]) -> list:
     index, count = shard
     if count < 1 or not 0 <= index < count:
@@ -163,11 +255,15 @@ def extract_folder(slides: list[str | os.PathLike], out_dir: str | os.PathLike,
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise ValueError(f"slide ids are not unique (same name, other extension): {sorted(dup)}")
+    settings = extraction_settings(encoder, **kwargs)
+    existing = {sid: out_dir / f"{sid}.pt" for sid in ids if (out_dir / f"{sid}.pt").exists()}
+    finished = set() if overwrite or not existing else _check_existing(existing, settings,
+                                                                        logger)
     for path in tqdm(mine, desc=f"slides (shard {shard[0]}/{shard[1]})", unit="slide",
                      disable=not progress):
         sid = slide_id_of(path)
         target = out_dir / f"{sid}.pt"
-        if target.exists() and not overwrite:
+        if sid in finished:
             report.skipped.append(sid)
             continue
         try:
@@ -176,6 +272,7 @@ def extract_folder(slides: list[str | os.PathLike], out_dir: str | os.PathLike,
             report.failed[sid] = str(exc)
             logger.warning(f"skipping slide {exc}")
             continue
+        bag["settings"] = settings
         save_bag(target, bag)
         report.done.append(sid)
     if report.failed:

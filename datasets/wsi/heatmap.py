@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from zoo.registry import FUNCTIONS
+
 
 def score_grid(coords: np.ndarray, scores: np.ndarray, tile_size0: int, downsample: float,
                shape: tuple[int, int]) -> np.ndarray:
@@ -17,6 +19,7 @@ def score_grid(coords: np.ndarray, scores: np.ndarray, tile_size0: int, downsamp
     return grid
 
 
+@FUNCTIONS.register_module(name="save_slide_heatmap")
 def save_heatmap(path: str | os.PathLike, coords: np.ndarray, scores: np.ndarray,
                  tile_size0: int, slide_path: str | None = None, max_side: int = 1024,
                  title: str | None = None, truth: np.ndarray | None = None) -> None:

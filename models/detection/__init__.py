@@ -1,6 +1,12 @@
 """Object detection across modalities: ModTr (Medeiros et al., ECCV 2024) - a translator that
 adapts infrared images to a frozen torchvision RGB detector."""
-from . import detectors, fusion, translator, visualization  # noqa: F401
+# The visualisation hook moved to the engine package (core); re-exported for old imports.
+from zoo.engine.det_visualization import (  # noqa: F401
+    DetVisualizationHook,
+    draw_detection_panels,
+)
+
+from . import detectors, fusion, translator  # noqa: F401
 from .detectors import (  # noqa: F401
     DetDataPreprocessor,
     ModTrDetector,
@@ -15,4 +21,3 @@ from .torchvision_detectors import (  # noqa: F401
     loss_mode,
 )
 from .translator import ModTrTranslator  # noqa: F401
-from .visualization import DetVisualizationHook, draw_detection_panels  # noqa: F401

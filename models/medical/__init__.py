@@ -1,3 +1,2 @@
 """Medical imaging models (HealthiVert-GAN); importing registers them."""
 from .healthivert_gan import HealthiVertGAN  # noqa: F401
-from .optim import PerSubmoduleOptimWrapperConstructor  # noqa: F401

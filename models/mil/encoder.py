@@ -32,6 +32,7 @@ class TileEncoder(nn.Module):
         import timm
 
         self.name, self.out_index = name, out_index
+        self.weights = weights  # recorded with extracted features (their settings)
         kwargs: dict = dict(pretrained=weights == "timm")
         if out_index is None:
             self.body = timm.create_model(name, num_classes=0, **kwargs)

@@ -27,6 +27,14 @@ from torch import nn
 from zoo.registry import MODELS
 
 from .graph import Graph
+from .units import (
+    TemporalConv,
+    check_input,
+    input_batchnorm,
+    normalise_input,
+    stage_widths,
+    temporal_residual,
+)
 
 VARIANTS = ("official", "pyskl")
 # each implementation's own NTU-25 graph (they differ in the hand edges, see graph.py)
@@ -69,7 +77,10 @@ class CTRGC(nn.Module):
 
     def forward(self, x: torch.Tensor, A: torch.Tensor, alpha: torch.Tensor | float = 1.0
                 ) -> torch.Tensor:
-        phi, psi = self.conv1(x).mean(-2), self.conv2(x).mean(-2)  # [N, R, V]
+        # 1x1 convolutions commute with the mean over time: run them on the averaged input
+        # (T times fewer multiply-adds than the paper's conv-then-mean; same result)
+        mean = x.mean(-2, keepdim=True)
+        phi, psi = self.conv1(mean).squeeze(-2), self.conv2(mean).squeeze(-2)  # [N, R, V]
         value = self.conv3(x)  # [N, C', T, V]
         rel = torch.tanh(phi.unsqueeze(-1) - psi.unsqueeze(-2))  # [N, R, V, V]
         q = self.conv4(rel) * alpha + A[None, None]  # [N, C', V, V]
@@ -101,32 +112,6 @@ class CTRGCUnit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = sum(conv(x, self.adjacency[k], self.alpha) for k, conv in enumerate(self.convs))
         return self.relu(self.bn(y) + self.down(x))
-
-
-def temporal_residual(in_channels: int, out_channels: int, stride: int, residual: bool,
-                      conv: type[nn.Module] | None = None) -> nn.Module | None:
-    """The residual path of a GCN block: none, the identity when the shape is kept, else a
-    strided 1x1 temporal convolution + BatchNorm (``conv``, default :class:`TemporalConv`)."""
-    if not residual:
-        return None
-    if in_channels == out_channels and stride == 1:
-        return nn.Identity()
-    return (conv or TemporalConv)(in_channels, out_channels, 1, stride)
-
-
-class TemporalConv(nn.Module):
-    """``kernel x 1`` convolution over time (optionally dilated / strided) and BatchNorm."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 dilation: int = 1):
-        super().__init__()
-        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
-        self.conv = nn.Conv2d(in_channels, out_channels, (kernel_size, 1), (stride, 1),
-                              (pad, 0), (dilation, 1))
-        self.bn = nn.BatchNorm2d(out_channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
 
 
 class MultiScaleTemporalConv(nn.Module):
@@ -228,12 +213,10 @@ class CTRGCN(nn.Module):
         self.in_channels = in_channels
         self.num_person = num_person
         self.variant = variant
-        self.data_bn = nn.BatchNorm1d(num_person * in_channels * self.num_joints)
+        self.data_bn = input_batchnorm(True, in_channels, self.num_joints, num_person)
 
-        blocks, prev, channels = [], in_channels, base_channels
-        for i in range(1, num_stages + 1):
-            if i in inflate_stages:
-                channels *= 2
+        blocks, prev = [], in_channels
+        for i, channels in enumerate(stage_widths(base_channels, num_stages, inflate_stages), 1):
             blocks.append(CTRGCNBlock(prev, channels, A, stride=2 if i in down_stages else 1,
                                       residual=i > 1, kernel_size=kernel_size,
                                       dilations=dilations, variant=variant,
@@ -261,16 +244,10 @@ class CTRGCN(nn.Module):
             nn.init.constant_(block.gcn.bn.weight, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5:
-            raise ValueError(f"CTR-GCN expects [N, M, T, V, C], got shape {tuple(x.shape)}")
-        n, m, t, v, c = x.shape
-        if (m, v, c) != (self.num_person, self.num_joints, self.in_channels):
-            raise ValueError(
-                f"CTR-GCN built for M={self.num_person} persons, V={self.num_joints} joints "
-                f"({self.graph.layout.name}) and C={self.in_channels} channels got M={m}, "
-                f"V={v}, C={c}")
-        x = self.data_bn(x.permute(0, 1, 3, 4, 2).reshape(n, m * v * c, t))
-        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        n, m = x.shape[:2]
+        check_input(x, "CTR-GCN", self.graph.layout.name, self.num_joints, self.in_channels,
+                    self.num_person)
+        x = normalise_input(x, self.data_bn, per_person=True)
         for block in self.layers:
             x = block(x)
         return x.reshape(n, m, *x.shape[1:])

@@ -49,8 +49,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.registry import MODELS
+from zoo.structures import gather_labels
 
-from ..classifiers import SkeletonRecognizer, gather_labels
+from ..classifiers import SkeletonRecognizer
 from .graph import get_layout
 
 SUBNETS = ("two_stream", "body_part", "attention", "frame_diff")

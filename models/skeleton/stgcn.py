@@ -16,6 +16,7 @@ from torch import nn
 from zoo.registry import MODELS
 
 from .graph import Graph
+from .units import check_input, input_batchnorm, normalise_input, stage_widths
 
 
 class GraphConv(nn.Module):
@@ -91,13 +92,10 @@ class STGCN(nn.Module):
         self.register_buffer("A", torch.tensor(self.graph.A, dtype=torch.float32))
         num_subsets, num_joints = self.A.shape[0], self.A.shape[1]
         self.in_channels = in_channels
-        self.data_bn = nn.BatchNorm1d(in_channels * num_joints) if data_bn else nn.Identity()
+        self.data_bn = input_batchnorm(False if data_bn else None, in_channels, num_joints)
 
-        blocks, channels = [], base_channels
-        prev = in_channels
-        for i in range(1, num_stages + 1):
-            if i in inflate_stages:
-                channels *= 2
+        blocks, prev = [], in_channels
+        for i, channels in enumerate(stage_widths(base_channels, num_stages, inflate_stages), 1):
             stride = 2 if i in down_stages else 1
             blocks.append(STGCNBlock(prev, channels, num_subsets, stride, residual=i > 1,
                                      dropout=dropout if i > 1 else 0.0,
@@ -113,17 +111,9 @@ class STGCN(nn.Module):
             self.edge_importance = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5:
-            raise ValueError(f"ST-GCN expects [N, M, T, V, C], got shape {tuple(x.shape)}")
-        n, m, t, v, c = x.shape
-        if v != self.A.shape[1] or c != self.in_channels:
-            raise ValueError(
-                f"ST-GCN built for V={self.A.shape[1]} joints ({self.graph.layout.name}) and "
-                f"C={self.in_channels} channels got V={v}, C={c}"
-            )
-        x = x.permute(0, 1, 3, 4, 2).reshape(n * m, v * c, t)
-        x = self.data_bn(x)
-        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        n, m = x.shape[:2]
+        check_input(x, "ST-GCN", self.graph.layout.name, self.A.shape[1], self.in_channels)
+        x = normalise_input(x, self.data_bn, per_person=False)
         for i, block in enumerate(self.layers):
             A = self.A if self.edge_importance is None else self.A * self.edge_importance[i]
             x = block(x, A)

@@ -5,7 +5,7 @@ Skeleton-Based Action Recognition", AAAI 2018) in PYSKL's generalised form, whos
 (PYSKL model zoo, MMAction2 ``configs/skeleton/stgcn``) the zoo's official-layout
 :class:`~zoo.models.skeleton.stgcn.STGCN` cannot load:
 
-* a graph unit per block (:class:`~.pyskl_units.AdaptiveGraphConv`: its own adjacency copy
+* a graph unit per block (:class:`~.units.AdaptiveGraphConv`: its own adjacency copy
   ``A`` and, for ``'importance'`` / ``'offset'``, a learnable ``PA``; BN and ReLU inside the
   unit; optional inner residual ``gcn_with_res``);
 * a temporal unit (``tcn_type='unit_tcn'``: 9x1 conv + BN + dropout, or ``'mstcn'``: the
@@ -31,11 +31,19 @@ from torch import nn
 
 from zoo.registry import MODELS
 
-from .ctrgcn import temporal_residual
 from .graph import Graph
-from .pyskl_units import DEFAULT_MS_CFG, AdaptiveGraphConv, MultiScaleTemporal, TemporalUnit
+from .units import (
+    DEFAULT_MS_CFG,
+    AdaptiveGraphConv,
+    MultiScaleTemporal,
+    TemporalUnit,
+    check_input,
+    input_batchnorm,
+    normalise_input,
+    stage_widths,
+    temporal_residual,
+)
 
-EPS = 1e-4
 DATA_BN_TYPES = ("VC", "MVC", None)
 TCN_TYPES = ("unit_tcn", "mstcn")
 
@@ -105,12 +113,8 @@ class PysklSTGCN(nn.Module):
         A = torch.tensor(self.graph.A, dtype=torch.float32)
         self.num_joints = A.shape[1]
         self.in_channels, self.num_person, self.data_bn_type = in_channels, num_person, data_bn_type
-        if data_bn_type == "MVC":
-            self.data_bn = nn.BatchNorm1d(num_person * in_channels * self.num_joints)
-        elif data_bn_type == "VC":
-            self.data_bn = nn.BatchNorm1d(in_channels * self.num_joints)
-        else:
-            self.data_bn = nn.Identity()
+        per_person = {"MVC": True, "VC": False, None: None}[data_bn_type]
+        self.data_bn = input_batchnorm(per_person, in_channels, self.num_joints, num_person)
 
         common = dict(gcn_adaptive=gcn_adaptive, gcn_conv_pos=gcn_conv_pos,
                       gcn_with_res=gcn_with_res, tcn_type=tcn_type, tcn_ms_cfg=tcn_ms_cfg,
@@ -119,10 +123,11 @@ class PysklSTGCN(nn.Module):
         if in_channels != base_channels:  # stage 1: input -> base width, no residual
             blocks.append(PysklSTGCNBlock(in_channels, base_channels, A, 1, residual=False,
                                           **common))
-        channels, inflations = base_channels, 0
-        for stage in range(2, num_stages + 1):
-            inflations += stage in inflate_stages
-            out = int(base_channels * ch_ratio ** inflations + EPS)
+        # PYSKL never inflates stage 1 (it is the input block, or absent)
+        widths = stage_widths(base_channels, num_stages, [s for s in inflate_stages if s > 1],
+                              ch_ratio)
+        channels = base_channels
+        for stage, out in enumerate(widths[1:], 2):
             blocks.append(PysklSTGCNBlock(channels, out, A, 2 if stage in down_stages else 1,
                                           tcn_dropout=tcn_dropout, **common))
             channels = out
@@ -130,22 +135,12 @@ class PysklSTGCN(nn.Module):
         self.out_channels = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5:
-            raise ValueError(f"PysklSTGCN expects [N, M, T, V, C], got shape {tuple(x.shape)}")
-        n, m, t, v, c = x.shape
-        if v != self.num_joints or c != self.in_channels:
-            raise ValueError(f"PysklSTGCN built for V={self.num_joints} joints "
-                             f"({self.graph.layout.name}) and C={self.in_channels} channels "
-                             f"got V={v}, C={c}")
+        check_input(x, "PysklSTGCN", self.graph.layout.name, self.num_joints, self.in_channels)
+        n, m = x.shape[:2]
         if self.data_bn_type == "MVC" and m != self.num_person:
             raise ValueError(f"data_bn_type='MVC' was built for M={self.num_person} persons, "
                              f"got M={m}")
-        x = x.permute(0, 1, 3, 4, 2)  # N M V C T
-        if self.data_bn_type == "MVC":
-            x = self.data_bn(x.reshape(n, m * v * c, t))
-        else:
-            x = self.data_bn(x.reshape(n * m, v * c, t))
-        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        x = normalise_input(x, self.data_bn, per_person=self.data_bn_type == "MVC")
         for block in self.layers:
             x = block(x)
         return x.reshape(n, m, *x.shape[1:])

@@ -50,8 +50,9 @@ def test_written_files_follow_the_umask(tmp_path, umask, mask, mode):
 def test_mmengine_checkpoints_and_dumps_follow_the_umask(tmp_path, umask):
     from mmengine.runner.checkpoint import save_checkpoint
 
-    import zoo.engine  # noqa: F401  (the atomic local backend)
+    from zoo.engine.atomic_io import install_atomic_backend
 
+    install_atomic_backend()  # explicit: importing zoo.engine changes nothing (issue 19)
     umask(0o022)
     save_checkpoint({"state_dict": {"w": torch.ones(2)}}, str(tmp_path / "epoch_1.pth"))
     assert (tmp_path / "epoch_1.pth").stat().st_mode & 0o777 == 0o644

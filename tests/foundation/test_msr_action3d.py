@@ -34,6 +34,21 @@ def test_joint_count_not_multiple_of_20_names_the_file(tmp_path):
         read_msr_skeleton(path)
 
 
+def test_xyz_only_file_is_refused_with_file_and_line(tmp_path):
+    """80 lines of `x y z` hold 240 numbers, a multiple of 4 and of 4 * 20 joints: without a
+    per-line check they would be read as 60 scrambled joints."""
+    path = tmp_path / "a03_s01_e01_skeleton3D.txt"
+    path.write_text("\n".join(f"0.{i % 9 + 1} 0.2 2.0" for i in range(80)) + "\n")
+    with pytest.raises(SkeletonFormatError, match=r"a03_s01_e01_skeleton3D.txt: line 1 has 3 "
+                                                  r"numbers, not 4 \(x y z confidence\)"):
+        read_msr_skeleton(path)
+    lines = ["0.1 0.2 2.0 1"] * 40
+    lines[17] = "0.1 0.2 2.0 1 5"
+    path.write_text("\n".join(lines))
+    with pytest.raises(SkeletonFormatError, match=r"line 18 has 5 numbers"):
+        read_msr_skeleton(path)
+
+
 def test_nan_in_a_sequence_names_the_file_and_line(tmp_path):
     lines = ["0.1 0.2 2.0 1"] * 40
     lines[23] = "0.1 nan 2.0 1"

@@ -128,8 +128,9 @@ def test_checkpoint_with_foreign_pickle_is_refused(tmp_path):
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     from mmengine.fileio import get_file_backend
 
-    import zoo.engine  # noqa: F401
+    from zoo.engine.atomic_io import install_atomic_backend
 
+    install_atomic_backend()  # explicit since importing zoo.engine changes nothing (issue 19)
     backend = get_file_backend(str(tmp_path / "x.pth"))
     target = tmp_path / "x.pth"
     target.write_bytes(b"old")

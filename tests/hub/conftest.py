@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,6 +66,14 @@ def _handler(state: ServerState):
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
+            if action.startswith("slow:"):
+                pieces = 10
+                step = -(-len(body) // pieces)
+                for i in range(pieces):
+                    self.wfile.write(body[i * step:(i + 1) * step])
+                    self.wfile.flush()
+                    time.sleep(float(action.split(":")[1]) / pieces)
+                return
             if action.startswith("drop:"):
                 self.wfile.write(body[: int(action.split(":")[1])])
                 self.wfile.flush()

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from zoo.cli import main
+from zoo.hub.card import entry_card
 from zoo.hub.index import IMAGE, MODEL_INDEX, SKELETON
-from zoo.model_card import checkpoint_card, entry_card
+from zoo.model_card import checkpoint_card
 
 ALL = sorted(MODEL_INDEX)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -55,3 +56,36 @@ def test_ensemble_tool_writes_json(dumps, tmp_path, monkeypatch, capsys):
     runpy.run_path(str(REPO / "tools" / "ensemble.py"), run_name="__main__")
     assert "fused" in capsys.readouterr().out
     assert json.loads(out.read_text())["fused_top1"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"label,score\n0,0.5\n", r"not an .npz archive \(starts with b'label,score"),
+    (None, "a single .npy array"),
+    ("pickle", "it holds a pickle"),
+    ("npz_without_scores", r"lacks \['scores', 'labels', 'ids'\]"),
+    ("truncated", r"not an .npz archive|BadZipFile"),
+])
+def test_ensemble_names_a_file_that_is_not_a_dump(dumps, tmp_path, capsys, content, reason):
+    import pickle
+
+    bad = tmp_path / "bad.npz"
+    if content is None:
+        np.save(bad.with_suffix(".npy"), np.zeros(3))
+        bad.write_bytes(bad.with_suffix(".npy").read_bytes())
+    elif content == "pickle":
+        bad.write_bytes(pickle.dumps({"scores": [1, 2]}))
+    elif content == "npz_without_scores":
+        np.savez(bad, weights=np.zeros(3))
+    elif content == "truncated":
+        good = Path(dumps[1]).read_bytes()
+        bad.write_bytes(good[: len(good) // 2])
+    else:
+        bad.write_bytes(content)
+    main = runpy.run_path(str(REPO / "tools" / "ensemble.py"))["main"]
+    with pytest.raises(SystemExit) as info:
+        main([dumps[0], str(bad)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{bad} is not a predictions file" in err and "--dump" in err
+    assert re.search(reason, err), err
+    assert "allow_pickle" not in err

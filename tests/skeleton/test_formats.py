@@ -242,6 +242,18 @@ def test_nw_ucla_bad_files_are_named(tmp_path):
         read_ucla_json(tmp_path / "x.json")
 
 
+def test_nw_ucla_non_utf8_byte_is_named(tmp_path):
+    write_ucla(tmp_path, "a01_s01_e00_v01")
+    path = tmp_path / "a01_s01_e00_v01.json"
+    data = path.read_bytes()
+    path.write_bytes(data[:10] + b"\xff" + data[10:])
+    with pytest.raises(SkeletonFormatError, match=r"a01_s01_e00_v01\.json: is not UTF-8 text "
+                                                  r".*byte 0xff at offset 10"):
+        read_ucla_json(path)
+    with pytest.raises(SkeletonFormatError, match=r"a01_s01_e00_v01\.json"):
+        NWUCLA(str(tmp_path), split="train")
+
+
 # ---------------------------------------------------------------- COCO-17 2-D clips
 
 def make_coco_folder(folder):

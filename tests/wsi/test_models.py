@@ -6,8 +6,8 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 from zoo.models.mil import ABMIL, CoMEL, GDATAttention, MILMetric, OWLoRALinear
-from zoo.models.mil.metrics import binary_auc
 
+from zoo.evaluation.mil import binary_auc
 from zoo.structures import ClsDataSample
 
 from .conftest import synthetic_bags

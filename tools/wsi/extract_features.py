@@ -5,7 +5,9 @@ Example (CPU, the synthetic demo slides)::
     uv run tools/wsi/extract_features.py SLIDE_DIR FEATURE_DIR --mpp 0.5 --tile-px 224 \
         --backbone resnet50.tv_in1k --out-index 3 --weights zoo://NAME_OR_PATH
 
-Resumable (finished slides are skipped), sharded with ``--shard i/n`` or by the
+Resumable (finished slides are skipped: their file loads and holds the same settings; a
+truncated file is extracted again, files made with other settings stop the run unless
+``--overwrite``), sharded with ``--shard i/n`` or by the
 ``RANK``/``WORLD_SIZE`` variables of ``torchrun``; bad slides are listed, the rest continue.
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ import sys
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("slides", help="folder of slides, or a text file with one slide path a line")
+    p.add_argument("slides", help="folder of slides, one slide file, or a text file with one "
+                                  "slide path a line")
     p.add_argument("out_dir", help="folder for <slide_id>.pt feature files")
     p.add_argument("--backbone", default="resnet50.tv_in1k", help="timm model name")
     p.add_argument("--out-index", default="3",
@@ -36,7 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--num-workers", type=int, default=0)
     p.add_argument("--shard", default=None, help="i/n: process slides i, i+n, ...")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true",
+                   help="extract every slide again (needed when existing files were made with "
+                        "other settings)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--device", default="cpu")
     return p.parse_args(argv)
@@ -57,7 +62,7 @@ def resolve_shard(text: str | None) -> tuple[int, int]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
-    from zoo.datasets.wsi.features import extract_folder, list_slides
+    from zoo.datasets.wsi.features import FeatureSettingsError, extract_folder, resolve_slides
     from zoo.datasets.wsi.slide import mpp_from_magnification
     from zoo.models.mil.encoder import TileEncoder
 
@@ -65,18 +70,23 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if args.mpp is None:
         args.mpp = mpp_from_magnification(args.magnification) if args.magnification else 0.5
-    if os.path.isdir(args.slides):
-        slides = list_slides(args.slides)
-    else:
-        with open(args.slides) as f:
-            slides = [line.strip() for line in f if line.strip()]
+    try:
+        slides = resolve_slides(args.slides)
+    except (OSError, ValueError) as exc:
+        print(f"extract_features.py: error: {exc}", file=sys.stderr)
+        return 2
     out_index = None if str(args.out_index).lower() == "none" else int(args.out_index)
     encoder = TileEncoder(args.backbone, out_index, args.weights).to(args.device)
     shard = resolve_shard(args.shard)
-    report = extract_folder(slides, args.out_dir, encoder, shard=shard, overwrite=args.overwrite,
-                            target_mpp=args.mpp, tile_px=args.tile_px, min_tissue=args.min_tissue,
-                            batch_size=args.batch_size, num_workers=args.num_workers,
-                            assume_mpp=args.assume_mpp)
+    try:
+        report = extract_folder(slides, args.out_dir, encoder, shard=shard,
+                                overwrite=args.overwrite, target_mpp=args.mpp,
+                                tile_px=args.tile_px, min_tissue=args.min_tissue,
+                                batch_size=args.batch_size, num_workers=args.num_workers,
+                                assume_mpp=args.assume_mpp)
+    except FeatureSettingsError as exc:
+        print(f"extract_features.py: error: {exc}", file=sys.stderr)
+        return 2
     print(f"shard {shard[0]}/{shard[1]}: {len(report.done)} extracted, {len(report.skipped)} "
           f"already done, {len(report.failed)} failed; {report.tiles} tiles "
           f"(read {report.read_seconds:.1f}s, encode {report.encode_seconds:.1f}s)")

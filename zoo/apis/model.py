@@ -26,9 +26,11 @@ def load_config_file(config: ConfigLike, cfg_options: dict | None = None) -> Con
 
     A missing file or a file that does not parse is named in the error.
     """
+    from zoo.config_overrides import apply_cfg_options
+
     cfg = copy.deepcopy(config) if isinstance(config, Config) else read_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    # Top-level knobs (data_root, clip_len, ...) also reach the keys that copied them.
+    apply_cfg_options(cfg, cfg_options, "config" if isinstance(config, Config) else str(config))
     return cfg
 
 

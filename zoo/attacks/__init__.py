@@ -33,3 +33,7 @@ __all__ = [
     "load_manifold", "save_manifold", "train_autoencoder", "perturbation_stats",
     "success_rate", "fit_tvar", "motion_coefficients", "smi_gradient",
 ]
+
+from zoo.imports import import_submodules
+
+import_submodules(__name__, exclude=("evaluate", "plot"))  # new files register without an edit here

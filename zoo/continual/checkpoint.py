@@ -12,6 +12,13 @@ containers (so ``zoo.checkpoint.safe_torch_load`` reads it with ``weights_only=T
 
 Files are written to a temporary name and renamed; ``last_task_checkpoint`` in the work dir
 names the newest one.
+
+Resuming: with ``cfg.resume`` (``tools/train.py --resume``) the loop takes the resume request
+away from mmengine (:func:`take_over_resume`; its epoch checkpoints cannot restore a grown head
+or a strategy) and continues from ``last_task_checkpoint`` in the work dir, or from the
+``task_<k>.pth`` given with ``--resume PATH``, at the next task (:func:`resume_run`). Each
+epoch and each task start re-seeds the RNGs from the run seed, so a resumed run reproduces the
+uninterrupted one.
 """
 from __future__ import annotations
 
@@ -23,6 +30,8 @@ import torch
 
 from zoo.checkpoint import safe_torch_load
 from zoo.engine.atomic_io import atomic_write_bytes
+
+from .head import classifier_of, set_num_classes
 
 FORMAT = "zoo.continual.task_checkpoint/1"
 POINTER = "last_task_checkpoint"
@@ -72,3 +81,82 @@ def load_task_checkpoint(path: str | os.PathLike) -> dict:
         if key not in ckpt:
             raise ContinualCheckpointError(f"{path} has no {key!r} entry")
     return ckpt
+
+
+# the loop's side: what a checkpoint holds, and resuming from one ------------------------------
+def take_over_resume(runner) -> str | None:
+    """Take ``--resume`` away from mmengine and return what to resume from (``'auto'``: the
+    work dir's ``last_task_checkpoint``; a path; ``None``: no resume).
+
+    mmengine's resume would load an epoch checkpoint into a model whose head has not grown yet
+    and would not restore the strategy; the loop resumes by itself. mmengine has no public
+    setter for the request, so this is the one place that touches the runner's private
+    ``_resume`` / ``_load_from``.
+    """
+    if not runner._resume:
+        return None
+    source = runner._load_from or "auto"
+    runner._resume, runner._load_from = False, None
+    return source
+
+
+def task_payload(model, strategy, scenario, record, epoch: int, iteration: int, seed: int
+                 ) -> dict:
+    """The content of a task checkpoint (``meta`` is completed by
+    :func:`save_task_checkpoint`)."""
+    return dict(
+        meta=dict(epoch=epoch, iter=iteration, seed=seed,
+                  num_classes=int(classifier_of(model).out_features),
+                  strategy=strategy.name, **scenario.to_dict()),
+        state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        strategy=strategy.state_dict(),
+        results=record.state_dict(),
+    )
+
+
+def restore_task_checkpoint(path: str | os.PathLike, model, strategy, scenario, record
+                            ) -> tuple[int, int, int]:
+    """Check that the checkpoint belongs to this run (scenario, strategy), load the model, the
+    strategy and the accuracy record; return ``(tasks done, epoch, iteration)``."""
+    ckpt = load_task_checkpoint(path)
+    meta = ckpt["meta"]
+    mine = scenario.to_dict()
+    for key in ("class_order", "task_classes"):
+        if [*map(plain, meta[key])] != [*map(plain, mine[key])]:
+            raise ContinualCheckpointError(
+                f"{path} was written for {key} {meta[key]}, the config gives {mine[key]}")
+    if meta["strategy"] != strategy.name:
+        raise ContinualCheckpointError(f"{path} was written by strategy {meta['strategy']}, "
+                                       f"the config uses {strategy.name}")
+    done = int(meta["tasks_done"])
+    set_num_classes(model, int(meta["num_classes"]))
+    strategy.task = done - 1
+    strategy.load_state_dict(ckpt["strategy"], model)
+    model.load_state_dict(ckpt["state_dict"])
+    record.load_state_dict(ckpt["results"])
+    return done, int(meta["epoch"]), int(meta["iter"])
+
+
+def resume_run(source: str | os.PathLike, work_dir: str | os.PathLike, model, strategy,
+               scenario, record, logger) -> tuple[int, int, int]:
+    """Resume from ``source`` (a task checkpoint, or ``'auto'``: the one that
+    ``last_task_checkpoint`` in ``work_dir`` names); returns ``(tasks done, epoch,
+    iteration)``, ``(0, 0, 0)`` when ``'auto'`` finds nothing."""
+    path = source
+    if source == "auto":
+        path = find_latest_task_checkpoint(work_dir)
+        if path is None:
+            logger.info(f"No continual task checkpoint in {work_dir}; starting at task 1")
+            return 0, 0, 0
+    done, epoch, iteration = restore_task_checkpoint(path, model, strategy, scenario, record)
+    logger.info(f"Resumed continual run from {path}: {done} task(s) done")
+    return done, epoch, iteration
+
+
+def plain(value):
+    """ConfigDict/tuple -> plain dict/list for JSON and comparisons."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value

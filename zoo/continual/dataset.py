@@ -2,11 +2,16 @@
 samples kept as tensors (replay buffers)."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from mmengine.dataset import pseudo_collate, worker_init_fn
+from mmengine.dist import get_rank
+from mmengine.registry import DATA_SAMPLERS, FUNCTIONS
+from torch.utils.data import DataLoader, Dataset
 
 from zoo.registry import DATASETS
 from zoo.structures import ClsDataSample
@@ -261,3 +266,40 @@ class TaskSequenceDataset(Dataset):
 
     def full_init(self) -> None:
         """Present for mmengine's dataset protocol; the inner data sets are built eagerly."""
+
+
+def loader_like(loader_cfg: dict, dataset, train: bool, seed: int, batch_size: int
+                ) -> DataLoader:
+    """A ``DataLoader`` over ``dataset`` with the sampler, workers, collate function and
+    ``pin_memory`` of a ``train_dataloader`` config (without its ``dataset``) and the given
+    ``batch_size``. ``train=False`` gives an ordered, unshuffled loader."""
+    cfg = copy.deepcopy(dict(loader_cfg))
+    cfg.pop("batch_size", None)
+    num_workers = int(cfg.pop("num_workers", 0))
+    sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=True))
+    if not train:
+        sampler_cfg = dict(type="DefaultSampler", shuffle=False)
+    sampler = DATA_SAMPLERS.build(sampler_cfg, default_args=dict(dataset=dataset, seed=seed))
+    collate_cfg = cfg.pop("collate_fn", dict(type="pseudo_collate"))
+    collate = FUNCTIONS.get(collate_cfg["type"]) if isinstance(collate_cfg, dict) \
+        else collate_cfg
+    collate = collate or pseudo_collate
+    init_fn = partial(worker_init_fn, num_workers=num_workers, rank=get_rank(), seed=seed) \
+        if num_workers > 0 else None
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
+                      num_workers=num_workers, collate_fn=collate,
+                      worker_init_fn=init_fn, drop_last=False,
+                      pin_memory=bool(cfg.get("pin_memory", False)))
+
+
+def evaluation_data(eval_cfg: dict | None, runner, default_batch_size: int) -> tuple:
+    """``(data set, batch size)`` of the continual evaluation: ``eval_cfg``'s (a data loader
+    config of which ``dataset`` and ``batch_size`` are used), else the runner's
+    ``val_dataloader``'s."""
+    if eval_cfg is not None:
+        cfg = dict(eval_cfg)
+        dataset = cfg.pop("dataset")
+        dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        return dataset, int(cfg.get("batch_size", default_batch_size))
+    val_loader = runner.val_loop.dataloader
+    return val_loader.dataset, int(val_loader.batch_size or default_batch_size)

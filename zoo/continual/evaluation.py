@@ -1,6 +1,8 @@
 """Accuracy of every seen task after a task (one row of the accuracy matrix)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import torch
 
@@ -8,13 +10,15 @@ from .scenario import ClassIncrementalScenario
 
 
 @torch.no_grad()
-def predict_scores(loop, model, loader) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scores ``[N, K_seen]`` from ``loop.strategy.predict`` and incremental labels ``[N]``."""
+def predict_scores(model, loader, preprocess: Callable, predict: Callable
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores ``[N, K_seen]`` from ``predict(model, inputs)`` (the strategy's) and incremental
+    labels ``[N]``; ``preprocess(batch, training=False)`` gives ``(inputs, labels)``."""
     model.eval()
     scores, labels = [], []
     for batch in loader:
-        inputs, target = loop.preprocess(batch, training=False)
-        scores.append(loop.strategy.predict(model, inputs).float().cpu())
+        inputs, target = preprocess(batch, training=False)
+        scores.append(predict(model, inputs).float().cpu())
         labels.append(target.cpu())
     return torch.cat(scores), torch.cat(labels)
 
@@ -46,23 +50,35 @@ def task_accuracies(scores: torch.Tensor, labels: torch.Tensor,
     return cil, til
 
 
+def topk_task_accuracies(scores: torch.Tensor, labels: torch.Tensor,
+                         scenario: ClassIncrementalScenario, task: int, k: int = 5
+                         ) -> np.ndarray:
+    """Class-incremental top-``k`` accuracy (percent) of tasks ``0..task``: the label is among
+    the ``k`` highest scores over all seen classes (``k`` is capped at the number of seen
+    classes, where the accuracy is trivially 100)."""
+    k = min(k, scores.shape[1])
+    task_of = torch.as_tensor(scenario.task_of_incremental_label())[labels]
+    hit = (scores.topk(k, dim=1).indices == labels[:, None]).any(1)
+    return np.array([100.0 * hit[task_of == j].float().mean().item()
+                     for j in range(task + 1)])
+
+
 @torch.no_grad()
-def metric_row(loop, task: int) -> dict[str, np.ndarray]:
-    """``loop.eval_metric_cfg`` (a ``METRICS`` config) on each seen task ``0..task`` of the
-    evaluation data, from the model's ``mode='predict'`` outputs (e.g. MILMetric's tile-level
-    AUC per task). Returns ``{key: values [task + 1]}`` for the metric's numeric results.
-    Single process only (the metric sees this rank's samples)."""
+def metric_row(model, metric_cfg: dict, task_loaders: Sequence) -> dict[str, np.ndarray]:
+    """``metric_cfg`` (a ``METRICS`` config) on the evaluation data of each seen task (one
+    loader per task), from the model's ``mode='predict'`` outputs (e.g. MILMetric's tile-level
+    AUC per task). Returns ``{key: values [len(task_loaders)]}`` for the metric's numeric
+    results. Single process only (the metric sees this rank's samples)."""
     import copy
 
     from zoo.registry import METRICS
 
-    model = loop.model
     model.eval()
     rows: dict[str, np.ndarray] = {}
-    for j in range(task + 1):
-        metric = METRICS.build(copy.deepcopy(loop.eval_metric_cfg))
-        dataset = loop.subset(loop.scenario.task_classes[j], train=False)
-        for batch in loop.build_loader(dataset, train=False, batch_size=loop._eval_batch_size):
+    n = len(task_loaders)
+    for j, loader in enumerate(task_loaders):
+        metric = METRICS.build(copy.deepcopy(metric_cfg))
+        for batch in loader:
             data = model.data_preprocessor(batch, False)
             outputs = model(**data, mode="predict")
             metric.process(batch, [o.to_dict() if hasattr(o, "to_dict") else o
@@ -70,5 +86,5 @@ def metric_row(loop, task: int) -> dict[str, np.ndarray]:
         values = metric.compute_metrics(metric.results)
         for key, value in values.items():
             if isinstance(value, (int, float)):
-                rows.setdefault(key, np.full(task + 1, np.nan))[j] = float(value)
+                rows.setdefault(key, np.full(n, np.nan))[j] = float(value)
     return rows

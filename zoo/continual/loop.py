@@ -13,66 +13,49 @@ rebuilds the optimizer (and ``param_scheduler``, read as a schedule of one task)
 config, trains ``epochs_per_task`` epochs calling the strategy inside the loss, calls the
 strategy at the task end, evaluates all seen tasks on the ``val_dataloader`` data (or
 ``eval_dataloader``) and fills one row of the accuracy matrix. Labels are incremental (the
-position of the class in the scenario's class order).
-
-Outputs in the work dir: ``continual_results.json`` (matrices, metrics, scenario, times),
-``accuracy_matrix.png`` (class-incremental) and ``accuracy_matrix_task_aware.png``, and a
-checkpoint ``task_<k>.pth`` after each task (see :mod:`zoo.continual.checkpoint`).
-
-Testing: the class-incremental metrics are the result of the run, so continual configs set
-``test_dataloader = None`` and ``tools/train.py`` skips its final ``runner.test()``.
-
-Distributed training (``tools/train.py --launcher pytorch``, e.g. two gloo processes): each
-rank trains on its shard of every task (mmengine's ``DefaultSampler``) and the loop averages the
-gradients over the ranks itself before each optimizer step (the strategies call the unwrapped
-model, and the head grows, so DDP's own reducer is not used). Everything a strategy keeps is
-the same on all ranks: a replay buffer receives the gathered global batch (in the order a
-single process with the ``world_size`` times larger batch would see it) and samples with
-:attr:`ContinualTrainLoop.generator`, seeded identically on every rank; a replay minibatch
-is drawn globally and each rank trains on its share; task-end passes (herding, Fisher) see
-the gathered task data; evaluation scores are gathered before the accuracy matrix is
-filled. After every task the loop checks that the weights and the strategy state agree
-across ranks, and only rank 0 writes results and checkpoints.
-
-Resuming: with ``cfg.resume`` (``tools/train.py --resume``) the loop takes the resume request
-away from mmengine (its epoch checkpoints cannot restore a grown head or a strategy) and
-continues from ``last_task_checkpoint`` in the work dir, or from the ``task_<k>.pth`` given
-with ``--resume PATH``, at the next task. Each epoch and each task start re-seeds the RNGs
-from the run seed, so a resumed run reproduces the uninterrupted one.
+position of the class in the scenario's class order). Outputs in the work dir:
+``continual_results.json`` (matrices, metrics, scenario, times), ``accuracy_matrix.png``
+(class-incremental) and ``accuracy_matrix_task_aware.png`` (:mod:`zoo.continual.results`),
+and ``task_<k>.pth`` after each task. Testing: the class-incremental metrics are the result
+of the run, so continual configs set ``test_dataloader = None`` and ``tools/train.py`` skips
+its final ``runner.test()``. Distributed training (``--launcher pytorch``):
+:mod:`zoo.continual.sync`; resuming (``--resume [PATH]``, by the loop, not mmengine):
+:mod:`zoo.continual.checkpoint`. Strategies see the loop only through a
+:class:`~zoo.continual.context.StrategyContext`.
 """
 from __future__ import annotations
 
 import copy
-import json
 import math
+import resource
+import sys
 import time
-from functools import partial
 
 import numpy as np
 import torch
-import torch.distributed as torch_dist
-from mmengine.dataset import pseudo_collate, worker_init_fn
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.model import is_model_wrapper
-from mmengine.registry import DATA_SAMPLERS, FUNCTIONS
 from mmengine.runner import BaseLoop, set_random_seed
 from torch.utils.data import DataLoader
 
-from zoo.engine.atomic_io import atomic_write_bytes
-from zoo.models.classifiers import gather_labels
 from zoo.registry import DATASETS, LOOPS, STRATEGIES
+from zoo.structures import gather_labels
 
-from .checkpoint import (
-    ContinualCheckpointError,
-    find_latest_task_checkpoint,
-    load_task_checkpoint,
-    save_task_checkpoint,
-)
-from .dataset import ClassIncrementalSubset
-from .evaluation import predict_scores, task_accuracies
-from .head import classifier_of, set_num_classes
-from .metrics import continual_metrics
-from .scenario import ClassIncrementalScenario, dataset_labels
+from . import sync
+from .checkpoint import plain, resume_run, save_task_checkpoint, take_over_resume, task_payload
+from .context import StrategyContext
+from .dataset import ClassIncrementalSubset, evaluation_data, loader_like
+from .evaluation import metric_row, predict_scores, task_accuracies, topk_task_accuracies
+from .head import set_num_classes
+from .results import AccuracyRecord, write_results
+from .scenario import ClassIncrementalScenario, check_scenario_config, dataset_labels
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss`` is KiB on Linux,
+    bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2 ** 20 if sys.platform == "darwin" else peak / 2 ** 10
 
 
 @LOOPS.register_module()
@@ -94,6 +77,8 @@ class ContinualTrainLoop(BaseLoop):
             numeric results fill one matrix per key (``metric_matrices`` in the results).
     """
 
+    check_nested_arguments = staticmethod(check_scenario_config)  # for zoo.config_check
+
     def __init__(self, runner, dataloader, scenario: dict | None = None,
                  strategy: dict | None = None, epochs_per_task: int = 1,
                  eval_dataloader: dict | None = None, save_checkpoints: bool = True,
@@ -113,11 +98,12 @@ class ContinualTrainLoop(BaseLoop):
             if dataset is None:
                 raise ValueError("train_dataloader has no 'dataset'")
             self.train_full = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
-        if eval_dataloader is None and runner._val_dataloader is None:
+        # mmengine keeps val_dataloader private until its loop is built (which builds the data)
+        if eval_dataloader is None and getattr(runner, "_val_dataloader", None) is None:
             raise ValueError("ContinualTrainLoop evaluates on val_dataloader's data: define "
                              "val_dataloader/val_cfg/val_evaluator or train_cfg.eval_dataloader")
         self._eval_cfg = copy.deepcopy(eval_dataloader)
-        self._eval_full = None
+        self._eval_full, self._eval_batch_size = None, None
         self._labels: dict[int, np.ndarray] = {}
         scenario = dict(scenario or {})
         if scenario.pop("task_datasets", False):  # one task per data set of the sequence
@@ -129,12 +115,11 @@ class ContinualTrainLoop(BaseLoop):
             self.scenario = ClassIncrementalScenario(
                 classes=np.unique(self.labels_of(self.train_full)).tolist(), **scenario)
         self.strategy = STRATEGIES.build(strategy or dict(type="FineTune"))
-        self.strategy.setup(self)
+        self.strategy.setup(StrategyContext(self))
         self.epochs_per_task = int(epochs_per_task)
         self.save_checkpoints = save_checkpoints
         self.results_file = results_file
         self.eval_metric_cfg = copy.deepcopy(eval_metric)
-        self.metric_matrices: dict[str, np.ndarray] = {}
         self.seed = runner.seed if runner.seed is not None else 0
         # Random numbers that must agree on all ranks (buffer updates and replay draws):
         # re-seeded from the run seed (never the rank) at every epoch and task end.
@@ -148,7 +133,8 @@ class ContinualTrainLoop(BaseLoop):
         self.batch_size = int(self._loader_cfg.get("batch_size", 1))  # per process
         self.global_batch_size = self.batch_size * self.world_size
         self._step_valid = self.global_batch_size
-        self._task_sizes = self._count_task_samples()
+        labels = self.labels_of(self.train_full)
+        self._task_sizes = [int(np.isin(labels, c).sum()) for c in self.scenario.task_classes]
         self._max_iters = sum(self.epochs_per_task * math.ceil(n / self.batch_size)
                               for n in self._task_sizes)
         self.dataloader = self.build_loader(self.task_dataset(0), train=True, seed=self.seed)
@@ -158,16 +144,8 @@ class ContinualTrainLoop(BaseLoop):
             if isinstance(runner.optim_wrapper, dict) else None
         self._sched_cfg = copy.deepcopy(runner.param_schedulers) \
             if isinstance(runner.param_schedulers, (dict, list)) else None
-        self.matrix = np.full((num_tasks, num_tasks), np.nan)
-        self.task_aware_matrix = np.full((num_tasks, num_tasks), np.nan)
-        self.task_times: list[float] = []
-
-        # mmengine's resume would load an epoch checkpoint into a model whose head has not
-        # grown yet and would not restore the strategy; the loop resumes by itself.
-        self._resume_from = None
-        if runner._resume:
-            self._resume_from = runner._load_from or "auto"
-            runner._resume, runner._load_from = False, None
+        self.record = AccuracyRecord(num_tasks)
+        self._resume_from = take_over_resume(runner)  # the loop resumes by itself
 
     # mmengine loop protocol ----------------------------------------------------------------
     @property
@@ -196,10 +174,6 @@ class ContinualTrainLoop(BaseLoop):
         return self.runner.logger
 
     # data -----------------------------------------------------------------------------------
-    def _count_task_samples(self) -> list[int]:
-        labels = self.labels_of(self.train_full)
-        return [int(np.isin(labels, classes).sum()) for classes in self.scenario.task_classes]
-
     def labels_of(self, dataset) -> np.ndarray:
         """Labels of a full data set, read once and cached."""
         key = id(dataset)
@@ -218,42 +192,22 @@ class ContinualTrainLoop(BaseLoop):
 
     @property
     def eval_full(self):
+        """The full evaluation data set (``eval_dataloader``'s, else ``val_dataloader``'s)."""
         if self._eval_full is None:
-            if self._eval_cfg is not None:
-                cfg = dict(self._eval_cfg)
-                dataset = cfg.pop("dataset")
-                self._eval_full = DATASETS.build(dataset) if isinstance(dataset, dict) \
-                    else dataset
-                self._eval_batch_size = int(cfg.get("batch_size", self.batch_size))
-            else:
-                val_loader = self.runner.val_loop.dataloader
-                self._eval_full = val_loader.dataset
-                self._eval_batch_size = int(val_loader.batch_size or self.batch_size)
+            self._eval_full, self._eval_batch_size = evaluation_data(
+                self._eval_cfg, self.runner, self.batch_size)
         return self._eval_full
+
+    @property
+    def eval_batch_size(self) -> int:
+        return self._eval_batch_size if self.eval_full is not None else self.batch_size
 
     def build_loader(self, dataset, train: bool, seed: int | None = None,
                      batch_size: int | None = None) -> DataLoader:
         """A data loader like ``train_dataloader`` (sampler, workers, collate) over
         ``dataset``; ``train=False`` gives an ordered loader for feature passes/evaluation."""
-        cfg = copy.deepcopy(self._loader_cfg)
-        batch_size = batch_size or cfg.pop("batch_size", self.batch_size)
-        cfg.pop("batch_size", None)
-        num_workers = int(cfg.pop("num_workers", 0))
-        sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=True))
-        if not train:
-            sampler_cfg = dict(type="DefaultSampler", shuffle=False)
-        seed = self.seed if seed is None else seed
-        sampler = DATA_SAMPLERS.build(sampler_cfg, default_args=dict(dataset=dataset, seed=seed))
-        collate_cfg = cfg.pop("collate_fn", dict(type="pseudo_collate"))
-        collate = FUNCTIONS.get(collate_cfg["type"]) if isinstance(collate_cfg, dict) \
-            else collate_cfg
-        collate = collate or pseudo_collate
-        init_fn = partial(worker_init_fn, num_workers=num_workers, rank=get_rank(), seed=seed) \
-            if num_workers > 0 else None
-        return DataLoader(dataset, batch_size=batch_size, sampler=sampler,
-                          num_workers=num_workers, collate_fn=collate,
-                          worker_init_fn=init_fn, drop_last=False,
-                          pin_memory=bool(cfg.get("pin_memory", False)))
+        return loader_like(self._loader_cfg, dataset, train, self.seed if seed is None else seed,
+                           batch_size or self.batch_size)
 
     def preprocess(self, data_batch, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the model's data preprocessor; return inputs and incremental labels."""
@@ -274,75 +228,20 @@ class ContinualTrainLoop(BaseLoop):
         return (self.gather_ordered(torch.cat(inputs), len(dataset)),
                 self.gather_ordered(torch.cat(labels), len(dataset)))
 
-    # distributed helpers (identities in one process) ------------------------------------
+    # distributed helpers (identities in one process; see zoo.continual.sync) -------------
     def gather_ordered(self, local: torch.Tensor, total: int | None = None) -> torch.Tensor:
-        """Concatenate the ranks' rows in the order of the underlying index list.
-
-        mmengine's ``DefaultSampler`` gives rank ``r`` the positions ``r, r + w, r + 2w, ...``
-        of the (shuffled or ordered) index list, so row ``k`` of rank ``r`` is global row
-        ``k * w + r``; every rank holds the same number of rows (the sampler pads at the end).
-        ``total`` drops the padding. This is also the order of one process with a ``w``-times
-        larger batch within a training step.
-        """
-        if self.world_size == 1:
-            return local if total is None else local[:total]
-        parts = [torch.empty_like(local) for _ in range(self.world_size)]
-        torch_dist.all_gather(parts, local.contiguous())
-        merged = torch.stack(parts, dim=1).reshape(-1, *local.shape[1:])
-        return merged if total is None else merged[:total]
+        """The ranks' rows in the order of the sampler's index list (:mod:`.sync`)."""
+        return sync.gather_ordered(local, self.world_size, total)
 
     def gather_batch(self, *tensors: torch.Tensor | None) -> tuple:
-        """The current global training batch (see :meth:`gather_ordered`), without the
-        samples the sampler repeated to pad the last step; ``None`` entries pass through."""
-        if self.world_size == 1:
-            return tensors
-        valid = self._step_valid
-        return tuple(None if t is None else self.gather_ordered(t.detach())[:valid]
-                     for t in tensors)
+        """The current global training batch, without the samples the sampler repeated to
+        pad the last step; ``None`` entries pass through."""
+        return sync.gather_step(tensors, self.world_size, self._step_valid)
 
     def rank_share(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """This rank's part ``[rank::world_size]`` of a minibatch drawn identically on all
         ranks (e.g. a replay batch of ``global_batch_size`` samples)."""
-        if self.world_size == 1:
-            return batch
-        return {k: v[self.rank::self.world_size] for k, v in batch.items()}
-
-    def _all_reduce_gradients(self) -> None:
-        """Average the gradients over the ranks (one flat all-reduce)."""
-        params = [p for p in self.runner.model.parameters() if p.grad is not None]
-        count = torch.tensor([len(params), sum(p.numel() for p in params)], dtype=torch.long)
-        counts = [torch.zeros_like(count) for _ in range(self.world_size)]
-        torch_dist.all_gather(counts, count)
-        if any(not torch.equal(c, count) for c in counts):
-            raise RuntimeError(
-                f"ContinualTrainLoop: the ranks computed gradients for different parameters "
-                f"(count, size per rank: {[c.tolist() for c in counts]}) in task "
-                f"{self.task + 1}; strategy {self.strategy.name} is not rank-consistent")
-        if not params:
-            return
-        flat = torch.cat([p.grad.reshape(-1) for p in params])
-        torch_dist.all_reduce(flat)
-        flat /= self.world_size
-        offset = 0
-        for p in params:
-            n = p.numel()
-            p.grad.copy_(flat[offset:offset + n].view_as(p.grad))
-            offset += n
-
-    def _check_rank_consistency(self) -> None:
-        """Raise when the weights or the strategy state differ between ranks."""
-        if self.world_size == 1:
-            return
-        digest = torch.tensor([_digest(self.model.state_dict()),
-                               _digest(self.strategy.state_dict())], dtype=torch.float64)
-        digests = [torch.zeros_like(digest) for _ in range(self.world_size)]
-        torch_dist.all_gather(digests, digest)
-        for rank, other in enumerate(digests):
-            if not torch.allclose(other, digest, rtol=1e-9, atol=1e-9):
-                raise RuntimeError(
-                    f"ContinualTrainLoop: after task {self.task + 1} rank {rank} holds other "
-                    f"weights/strategy state than rank {self.rank} (digests "
-                    f"{other.tolist()} vs {digest.tolist()})")
+        return sync.rank_share(batch, self.rank, self.world_size)
 
     # training -------------------------------------------------------------------------------
     def _seed(self, offset: int, per_rank: bool = True) -> None:
@@ -387,17 +286,26 @@ class ContinualTrainLoop(BaseLoop):
             f"Continual task {task + 1}/{self.scenario.num_tasks}: classes "
             f"{self.scenario.task_classes[task]} ({len(self.dataloader.dataset)} training "
             f"samples, strategy {strategy.name})")
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        for _ in range(self.epochs_per_task):
+        for _ in range(self.epochs_per_task if strategy.trains else 0):
             self.run_epoch()
         self._seed(100_003 * (task + 1) + 50_021, per_rank=False)
         strategy.after_task(model, task)
         elapsed = time.perf_counter() - start
         self._evaluate(task)
-        self.task_times.append(elapsed)
-        self._check_rank_consistency()
+        self.record.task_times.append(elapsed)
+        self.record.task_peak_rss_mb.append(peak_rss_mb())
+        self.record.task_peak_cuda_mb.append(
+            torch.cuda.max_memory_allocated() / 2 ** 20 if torch.cuda.is_available() else None)
+        if self.world_size > 1:
+            sync.check_rank_consistency(model.state_dict(), strategy.state_dict(), self.rank,
+                                        self.world_size, task)
         if self.save_checkpoints and is_main_process():
-            path = save_task_checkpoint(self.runner.work_dir, task + 1, self._checkpoint())
+            payload = task_payload(model, strategy, self.scenario, self.record, self._epoch,
+                                   self._iter, self.seed)
+            path = save_task_checkpoint(self.runner.work_dir, task + 1, payload)
             self.logger.info(f"Saved continual checkpoint {path}")
         self._write_results(final=False)
 
@@ -423,10 +331,7 @@ class ContinualTrainLoop(BaseLoop):
             inputs, labels = self.preprocess(data_batch, training=True)
             losses = self.strategy.loss(model, inputs, labels)
         loss, log_vars = model.parse_losses(losses)
-        finite = torch.isfinite(loss).detach().cpu().float()
-        if self.world_size > 1:  # stop every rank together
-            torch_dist.all_reduce(finite, op=torch_dist.ReduceOp.MIN)
-        if not bool(finite):
+        if not sync.all_finite(loss, self.world_size):  # every rank stops together
             terms = ", ".join(f"{k}={float(torch.as_tensor(v).detach()):.4g}"
                               for k, v in log_vars.items())
             raise FloatingPointError(
@@ -438,7 +343,8 @@ class ContinualTrainLoop(BaseLoop):
         else:
             optim_wrapper.backward(optim_wrapper.scale_loss(loss))
             if optim_wrapper.should_update():
-                self._all_reduce_gradients()
+                sync.all_reduce_gradients(runner.model, self.world_size, self.task,
+                                          self.strategy.name)
                 optim_wrapper.step()
                 optim_wrapper.zero_grad()
         self.strategy.after_iter(model, inputs, labels)
@@ -450,157 +356,60 @@ class ContinualTrainLoop(BaseLoop):
     def _evaluate(self, task: int) -> None:
         seen = self.scenario.classes_up_to(task)
         dataset = self.subset(seen, train=False)
-        loader = self.build_loader(dataset, train=False, batch_size=self._eval_batch_size)
-        scores, labels = predict_scores(self, self.model, loader)
+        loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
+        scores, labels = predict_scores(self.model, loader, self.preprocess,
+                                        self.strategy.predict)
         scores = self.gather_ordered(scores, len(dataset))
         labels = self.gather_ordered(labels, len(dataset))
         cil, til = task_accuracies(scores, labels, self.scenario, task)
-        self.matrix[task, :task + 1] = cil
-        self.task_aware_matrix[task, :task + 1] = til
+        self.record.add_row(task, cil, til)
+        self.record.add_top5_row(task, topk_task_accuracies(scores, labels, self.scenario,
+                                                            task, k=5))
         row = " ".join(f"{a:.1f}" for a in cil)
         self.logger.info(f"Continual task {task + 1}: accuracy on tasks 1..{task + 1}: {row} "
                          f"(mean {cil.mean():.2f}; task-aware mean {til.mean():.2f})")
         if self.eval_metric_cfg is not None:
-            from .evaluation import metric_row
-
-            row = metric_row(self, task)
-            for key, values in row.items():
-                matrix = self.metric_matrices.setdefault(
-                    key, np.full((self.scenario.num_tasks,) * 2, np.nan))
-                matrix[task, :task + 1] = values
+            loaders = [self.build_loader(self.subset(classes, train=False), train=False,
+                                         batch_size=self.eval_batch_size)
+                       for classes in self.scenario.task_classes[:task + 1]]
+            row = metric_row(self.model, self.eval_metric_cfg, loaders)
+            self.record.add_metric_row(task, row)
             self.logger.info(f"Continual task {task + 1}: " + "; ".join(
                 f"{k} on tasks 1..{task + 1}: " + " ".join(f"{v:.1f}" for v in vals)
                 for k, vals in row.items()))
 
     def metrics(self, task_aware: bool = False, upto: int | None = None) -> dict:
-        matrix = self.task_aware_matrix if task_aware else self.matrix
-        done = int((~np.isnan(np.diag(matrix))).sum()) if upto is None else upto
-        return continual_metrics(matrix, done) if done else {}
+        return self.record.metrics(task_aware, upto)
 
     def results(self) -> dict:
-        def clean(m):
-            return [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in m]
-
-        return dict(
+        """The content of ``continual_results.json``."""
+        return self.record.to_results(
             strategy=self.strategy.name,
-            strategy_cfg=_plain(getattr(self.runner.cfg, "train_cfg", {}).get("strategy")),
+            strategy_cfg=plain(getattr(self.runner.cfg, "train_cfg", {}).get("strategy")),
             scenario=self.scenario.to_dict(),
             epochs_per_task=self.epochs_per_task,
-            seed=self.seed,
-            accuracy_matrix=clean(self.matrix),
-            task_aware_accuracy_matrix=clean(self.task_aware_matrix),
-            metrics=self.metrics(),
-            task_aware_metrics=self.metrics(task_aware=True),
-            task_train_seconds=[round(t, 3) for t in self.task_times],
-            metric_matrices={k: clean(m) for k, m in self.metric_matrices.items()},
-            metric_definitions=(
-                "accuracy in percent; R[i][j] = accuracy on task j after training task i; "
-                "average_accuracy = mean_j R[T-1][j]; average_incremental_accuracy = mean_i "
-                "mean_{j<=i} R[i][j]; forgetting = mean_{j<T-1} max_{l<T-1} R[l][j]-R[T-1][j]; "
-                "backward_transfer = mean_{j<T-1} R[T-1][j]-R[j][j]"),
-        )
+            seed=self.seed)
 
     def _write_results(self, final: bool) -> None:
-        from pathlib import Path
-
-        from zoo.visualization import plot_matrix
-
         if not is_main_process():
             return
-        work_dir = Path(self.runner.work_dir)
         results = self.results()
-        atomic_write_bytes(work_dir / self.results_file,
-                           json.dumps(results, indent=2).encode())
-        if not final:
-            return
-        names = [f"T{t + 1}" for t in range(self.scenario.num_tasks)]
-        for matrix, name, title in ((self.matrix, "accuracy_matrix.png", "class-incremental"),
-                                    (self.task_aware_matrix, "accuracy_matrix_task_aware.png",
-                                     "task-aware")):
-            plot_matrix(matrix, str(work_dir / name), names, names,
-                        f"{self.strategy.name}: accuracy (%) {title}",
-                        "evaluated task", "after training task", fmt=".1f")
+        path = write_results(self.runner.work_dir, self.results_file, results,
+                             self.record if final else None, self.strategy.name)
         m = results["metrics"]
-        if m:
+        if final and m:
             self.logger.info(
                 "Continual results ({}): average accuracy {:.2f}, average incremental accuracy "
                 "{:.2f}, forgetting {:.2f}, backward transfer {:.2f} -> {}".format(
                     self.strategy.name, m["average_accuracy"],
                     m["average_incremental_accuracy"], m["forgetting"],
-                    m["backward_transfer"], work_dir / self.results_file))
-
-    # checkpoints ------------------------------------------------------------------------
-    def _checkpoint(self) -> dict:
-        model = self.model
-        return dict(
-            meta=dict(epoch=self._epoch, iter=self._iter, seed=self.seed,
-                      num_classes=int(classifier_of(model).out_features),
-                      strategy=self.strategy.name, **self.scenario.to_dict()),
-            state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
-            strategy=self.strategy.state_dict(),
-            results=dict(matrix=torch.from_numpy(self.matrix.copy()),
-                         task_aware_matrix=torch.from_numpy(self.task_aware_matrix.copy()),
-                         task_times=list(self.task_times)),
-        )
+                    m["backward_transfer"], path))
 
     def _resume(self) -> int:
         """Load the latest (or given) task checkpoint; return the next task index."""
-        work_dir = self.runner.work_dir
-        if self._resume_from == "auto":
-            path = find_latest_task_checkpoint(work_dir)
-            if path is None:
-                self.logger.info(f"No continual task checkpoint in {work_dir}; starting at "
-                                 "task 1")
-                return 0
-        else:
-            path = self._resume_from
-        ckpt = load_task_checkpoint(path)
-        meta = ckpt["meta"]
-        mine = self.scenario.to_dict()
-        for key in ("class_order", "task_classes"):
-            if [*map(_plain, meta[key])] != [*map(_plain, mine[key])]:
-                raise ContinualCheckpointError(
-                    f"{path} was written for {key} {meta[key]}, the config gives {mine[key]}")
-        if meta["strategy"] != self.strategy.name:
-            raise ContinualCheckpointError(f"{path} was written by strategy {meta['strategy']}, "
-                                           f"the config uses {self.strategy.name}")
-        done = int(meta["tasks_done"])
-        model = self.model
-        set_num_classes(model, int(meta["num_classes"]))
-        self.task = self.strategy.task = done - 1
-        self.strategy.load_state_dict(ckpt["strategy"], model)
-        model.load_state_dict(ckpt["state_dict"])
-        results = ckpt["results"]
-        self.matrix = results["matrix"].numpy().copy()
-        self.task_aware_matrix = results["task_aware_matrix"].numpy().copy()
-        self.task_times = [float(t) for t in results["task_times"]]
-        self._epoch, self._iter = int(meta["epoch"]), int(meta["iter"])
-        self.logger.info(f"Resumed continual run from {path}: {done} task(s) done")
+        done, self._epoch, self._iter = resume_run(
+            self._resume_from, self.runner.work_dir, self.model, self.strategy, self.scenario,
+            self.record, self.logger)
+        if done:
+            self.task = done - 1
         return done
-
-
-def _digest(state) -> float:
-    """A number that changes with any tensor or number in a (nested) state dict."""
-    total = 0.0
-    if isinstance(state, dict):
-        for i, key in enumerate(sorted(state, key=str)):
-            total += (i + 1) * _digest(state[key])
-    elif isinstance(state, (list, tuple)):
-        for i, value in enumerate(state):
-            total += (i + 1) * _digest(value)
-    elif torch.is_tensor(state):
-        flat = state.detach().double().flatten().cpu()
-        weights = torch.arange(1, len(flat) + 1, dtype=torch.float64).remainder(97) + 1
-        total += float((flat.nan_to_num() * weights).sum()) + len(flat)
-    elif isinstance(state, (int, float)):
-        total += float(state)
-    return total
-
-
-def _plain(value):
-    """ConfigDict/tuple -> plain dict/list for JSON and comparisons."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

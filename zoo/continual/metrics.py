@@ -11,7 +11,14 @@
 * forgetting ``F_T = 1/(T-1) sum_{j<T-1} max_{l<T-1} (R[l, j] - R[T-1, j])`` (Chaudhry et
   al. 2018, Eq. 5-6: the drop from the best accuracy ever reached on task ``j``);
 * backward transfer ``BWT = 1/(T-1) sum_{j<T-1} (R[T-1, j] - R[j, j])`` (Lopez-Paz &
-  Ranzato 2017, Eq. 3; negative values mean forgetting).
+  Ranzato 2017, Eq. 3; negative values mean forgetting);
+* learning accuracy ``LA = 1/T sum_j R[j, j]`` (Riemer et al., "Learning to Learn without
+  Forgetting by Maximizing Transfer and Minimizing Interference", ICLR 2019, Eq. 11): the
+  accuracy on each task right after learning it, the plasticity side of the trade-off.
+
+Forward transfer (Lopez-Paz & Ranzato's FWT, ``R[j-1, j] - b_j``) is not computed: it needs
+the accuracy on a task before it is trained, which class-incremental evaluation with a
+growing head does not have (the classes of later tasks have no output yet).
 """
 from __future__ import annotations
 
@@ -59,11 +66,18 @@ def backward_transfer(matrix: np.ndarray, upto: int | None = None) -> float:
     return float(np.mean([matrix[t - 1, j] - matrix[j, j] for j in range(t - 1)]))
 
 
+def learning_accuracy(matrix: np.ndarray, upto: int | None = None) -> float:
+    """Mean of the diagonal: each task's accuracy right after training it."""
+    matrix, t = _check(matrix, upto)
+    return float(np.mean(np.diag(matrix)[:t]))
+
+
 def continual_metrics(matrix: np.ndarray, upto: int | None = None) -> dict[str, float]:
-    """All four metrics of the first ``upto`` tasks (default: all)."""
+    """All metrics of the first ``upto`` tasks (default: all)."""
     return dict(
         average_accuracy=average_accuracy(matrix, upto),
         average_incremental_accuracy=average_incremental_accuracy(matrix, upto),
         forgetting=forgetting(matrix, upto),
         backward_transfer=backward_transfer(matrix, upto),
+        learning_accuracy=learning_accuracy(matrix, upto),
     )

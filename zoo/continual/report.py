@@ -11,15 +11,15 @@ from pathlib import Path
 
 from zoo.engine.atomic_io import atomic_write_bytes
 
-# Family of every strategy (for the expected order joint > replay > regularisation > fine-tune).
-FAMILIES = {
-    "Joint": "upper bound", "FineTune": "lower bound",
-    "ER": "replay", "ER-herding": "replay", "ICaRL": "replay", "DERPP": "replay",
-    "PCR": "replay", "HPCR": "replay", "KFPF": "replay",
-    "EWC": "regularisation", "EWC-rank1": "regularisation", "LwF": "regularisation",
-    "PRD": "regularisation",
-    "CLR": "parameter isolation",
-}
+
+def family_of(result: dict) -> str:
+    """The ``family`` attribute of the strategy class that wrote a ``continual_results.json``
+    (found by the config's ``type``, else by the strategy's name), ``'other'`` if unknown."""
+    from zoo.registry import STRATEGIES
+
+    cfg = result.get("strategy_cfg") or {}
+    cls = STRATEGIES.get(cfg.get("type") or result["strategy"])
+    return getattr(cls, "family", "other") if cls is not None else "other"
 
 
 def collect(runs: dict[str, str | Path]) -> list[dict]:
@@ -33,7 +33,7 @@ def collect(runs: dict[str, str | Path]) -> list[dict]:
         if not r["metrics"]:
             raise ValueError(f"{path}: no finished task")
         rows.append(dict(
-            run=name, strategy=r["strategy"], family=FAMILIES.get(r["strategy"], "other"),
+            run=name, strategy=r["strategy"], family=family_of(r),
             **{k: round(v, 2) for k, v in r["metrics"].items()},
             task_aware_average_accuracy=round(r["task_aware_metrics"]["average_accuracy"], 2),
             task_aware_forgetting=round(r["task_aware_metrics"]["forgetting"], 2),

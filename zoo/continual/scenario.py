@@ -144,3 +144,15 @@ class ClassIncrementalScenario:
     def to_dict(self) -> dict:
         return dict(class_order=list(self.class_order),
                     task_classes=[list(c) for c in self.task_classes])
+
+
+def check_scenario_config(loop_cfg: dict, path: str) -> list[str]:
+    """Config check (:mod:`zoo.config_check`) of a continual loop's ``scenario`` dict: names
+    every key :class:`ClassIncrementalScenario` takes no argument for."""
+    from zoo.config_check import argument_problems
+
+    scenario = loop_cfg.get("scenario")
+    if not isinstance(scenario, dict) or scenario.get("task_datasets"):
+        return []  # one task per data set; the loop names any other key
+    return argument_problems(ClassIncrementalScenario, scenario, f"{path}.scenario",
+                             passed=("classes", "task_datasets"))

@@ -3,7 +3,9 @@
 mmengine saves checkpoints through ``LocalBackend.put``, which writes straight to the final
 name; a run killed mid-write leaves a truncated ``epoch_N.pth`` that ``--resume`` would pick.
 This backend writes to a temporary file in the same folder and renames it, so a checkpoint
-is either absent or whole.
+is either absent or whole. Importing this module changes nothing: call
+:func:`install_atomic_backend` where configs are loaded or runners are built
+(:func:`zoo.runner_utils.load_config` does).
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 
 from zoo.fileio import atomic_write_bytes, atomic_write_text
 
-__all__ = ["AtomicLocalBackend", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["AtomicLocalBackend", "atomic_write_bytes", "atomic_write_text",
+           "install_atomic_backend"]
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -24,4 +27,6 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write_text(filepath, obj, encoding)
 
 
-register_backend("local", AtomicLocalBackend, force=True, prefixes="")
+def install_atomic_backend() -> None:
+    """Make :class:`AtomicLocalBackend` mmengine's backend for local paths (idempotent)."""
+    register_backend("local", AtomicLocalBackend, force=True, prefixes="")

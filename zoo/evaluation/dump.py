@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Sequence
 
 import numpy as np
@@ -20,10 +21,48 @@ def save_predictions(path: str, scores: np.ndarray, labels: np.ndarray, ids: Seq
     atomic_write_bytes(path, buffer.getvalue())
 
 
+PREDICTION_KEYS = ("scores", "labels", "ids")
+
+
+class PredictionsFileError(ValueError):
+    """A file is not a predictions ``.npz`` written by ``tools/test.py --dump``."""
+
+
 def load_predictions(path: str) -> dict[str, np.ndarray]:
-    """Read a predictions file written by :class:`DumpPredictions` (no pickle allowed)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+    """Read a predictions file written by :class:`DumpPredictions` (no pickle allowed).
+
+    Raises :class:`PredictionsFileError` naming the file when it is not such an ``.npz``
+    (another format, a plain ``.npy``, a pickle, or an archive without scores/labels/ids).
+    """
+    what = ("is not a predictions file (an .npz with scores, labels and ids, written by "
+            "`tools/test.py CONFIG CKPT --dump FILE.npz`)")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"predictions file {path} does not exist") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        # numpy's own text suggests allow_pickle=True, which must never be used on a file
+        # of unknown origin.
+        with open(path, "rb") as f:
+            head = f.read(12)
+        reason = ("it holds a pickle (never loaded)" if head[:1] == b"\x80"
+                  else f"it is not an .npz archive (starts with {head!r})")
+        raise PredictionsFileError(f"{path} {what}; {reason}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise PredictionsFileError(f"{path} {what}; it is a single .npy array")
+    try:
+        with data:
+            missing = [k for k in PREDICTION_KEYS if k not in data.files]
+            if missing:
+                raise PredictionsFileError(f"{path} {what}; it lacks {missing} (holds "
+                                           f"{sorted(data.files)})")
+            return {k: data[k] for k in data.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, PredictionsFileError):
+            raise
+        reason = "an array holds pickled objects" if "allow_pickle" in str(exc) \
+            else f"{type(exc).__name__}: {exc}"
+        raise PredictionsFileError(f"{path} {what}; {reason}") from None
 
 
 @METRICS.register_module()

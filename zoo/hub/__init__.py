@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 _API = ("list_models", "model_info", "load_pretrained", "build_model", "download_model",
-        "load_weights", "cache_path", "get_converter")
+        "load_weights", "cache_path", "get_converter", "forget_model")
 
 __all__ = list(_API)
 

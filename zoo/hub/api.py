@@ -22,6 +22,7 @@ from .download import (
     UnverifiedDownloadError,
     checkpoints_dir,
     fetch,
+    forget_file,
     hash_from_filename,
     hash_matches,
     normalise_hash,
@@ -64,7 +65,7 @@ def cache_path(name: str, safetensors: bool = False) -> Path:
 
 def model_info(name: str, card: bool = True) -> dict[str, Any]:
     """Everything the index knows about ``name`` plus its cache and availability status, and
-    (``card=True``) its model card under ``'card'`` (:func:`zoo.model_card.entry_card`: classes,
+    (``card=True``) its model card under ``'card'`` (:func:`zoo.hub.card.entry_card`: classes,
     input spec, pipeline, params, GFLOPs, metrics, licence, source, paper)."""
     entry = get_entry(name)
     info = entry.to_dict()
@@ -81,7 +82,7 @@ def model_info(name: str, card: bool = True) -> dict[str, Any]:
     info["converter_available"] = (_converter_or_none(entry.converter) is not None
                                    if entry.converter else None)
     if card:
-        from zoo.model_card import entry_card
+        from zoo.hub.card import entry_card
 
         info["card"] = entry_card(name)
     return info
@@ -128,16 +129,36 @@ def download_model(name: str, *, sha256: str | None = None,
                 + ("" if expected else "; it has no published hash, so also pass sha256=... "
                    "or trust_on_first_use=True (`zoo download NAME --trust-on-first-use`)"))
         return verify_cached(dest, expected, url=urls[0], trust_on_first_use=tofu)
-    errors = []
+    errors, kinds = [], set()
     for url in urls:
         try:
             return fetch(url, dest, expected, trust_on_first_use=tofu, policy=policy,
                          progress=progress)
         except (HashMismatchError, UnverifiedDownloadError, OfflineError):
             raise
-        except DownloadError as exc:
+        except DownloadError as exc:  # another URL may serve the real file
             errors.append(str(exc))
-    raise DownloadError(f"{name}: every URL failed:\n  " + "\n  ".join(errors))
+            kinds.add(type(exc))
+    error = kinds.pop() if len(kinds) == 1 else DownloadError
+    raise error(f"{name}: every URL failed:\n  " + "\n  ".join(errors))
+
+
+def forget_model(source: str) -> list[str]:
+    """Clear what the cache holds for an index entry (both copies) or a URL: the files, a
+    partial download and the manifest record, so a pinned digest no longer applies and the
+    next download starts afresh (trust-on-first-use again asks for consent).
+
+    Returns the removed items (empty when nothing was cached).
+    """
+    if source.startswith(ZOO_SCHEME):
+        source = source[len(ZOO_SCHEME):]
+    if urlparse(source).scheme in ("http", "https", "file"):
+        return forget_file(url_cache_path(source))
+    entry = get_entry(source)
+    paths = [cache_path(entry.name)]
+    if entry.safetensors_url:
+        paths.append(cache_path(entry.name, safetensors=True))
+    return [item for path in paths for item in forget_file(path)]
 
 
 # --- converters ----------------------------------------------------------------------------
@@ -291,7 +312,7 @@ def _build_architecture(entry: ModelEntry, num_classes: int | None, config: str 
                                 f"(looked in {Path.cwd()} and {REPO_ROOT}); pass config=PATH")
     from zoo.apis.model import init_model, load_config_file
 
-    cfg = load_config_file(found, cfg_options)
+    cfg = load_config_file(found, cfg_options)  # top-level knobs reach the model too
     if "model" not in cfg:
         raise KeyError(f"{found}: the config defines no `model`")
     if num_classes is not None:

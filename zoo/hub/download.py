@@ -20,7 +20,10 @@ Environment:
 Hashes: a full sha256 or a prefix (OpenMMLab/torchvision publish the first 8 hex digits in the
 file name). Files without a published hash are refused unless the caller passes a hash or
 asks for trust-on-first-use; the digest of such a first download is *pinned* in the cache's
-``manifest.json`` and every later download or ``zoo verify`` must match it.
+``manifest.json`` and every later download or ``zoo verify`` must match it. Such a file is
+pinned only when it looks like a checkpoint (:func:`checkpoint_content_problem`: torch zip or
+pickle, safetensors); :func:`forget_file` (``zoo forget``) clears a pin. Each download holds
+an inter-process lock, so concurrent processes fetch a file once.
 """
 from __future__ import annotations
 
@@ -71,6 +74,10 @@ class OfflineError(DownloadError):
 
 class UnverifiedDownloadError(DownloadError):
     """No hash is known for a file and trust-on-first-use was not requested."""
+
+
+class NotACheckpointError(DownloadError):
+    """A file without a published hash is not a checkpoint (an HTML page, empty, ...)."""
 
 
 class _Retryable(Exception):
@@ -153,10 +160,66 @@ def hash_matches(digest: str, expected: str) -> bool:
     return digest.lower().startswith(normalise_hash(expected))
 
 
+# --- content sniffing (what trust-on-first-use may pin) -------------------------------------
+
+def checkpoint_content_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is obviously not a checkpoint, or ``None`` when it looks like one.
+
+    Accepted: a torch zip archive (``torch.save`` since 1.6: a zip holding ``*/data.pkl``), a
+    legacy torch pickle (pickle protocol 2-5 opcode first) and a safetensors file (8-byte
+    little-endian header length, then a JSON object). Only the first bytes and the zip
+    directory are read; the content is not unpickled.
+    """
+    import struct
+    import zipfile
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        return "it is empty (0 bytes)"
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")):
+        return "it is an HTML/XML page, not a checkpoint (an error or login page?)"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"it is a broken zip archive ({exc})"
+        if any(n.endswith("data.pkl") for n in names):
+            return None
+        return f"it is a zip archive without a torch data.pkl (holds {names[:3]})"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return None
+    if len(head) >= 10:
+        (length,) = struct.unpack("<Q", head[:8])
+        if 2 <= length <= size - 8 and head[8:9] == b"{":
+            with open(path, "rb") as f:
+                f.seek(8)
+                header = f.read(length)
+            try:
+                if isinstance(json.loads(header), dict):
+                    return None
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                pass
+    return (f"it is neither a torch checkpoint (zip or pickle) nor a safetensors file "
+            f"(starts with {head[:16]!r})")
+
+
+def _check_content(path: Path, what: str) -> None:
+    problem = checkpoint_content_problem(path)
+    if problem is not None:
+        raise NotACheckpointError(
+            f"{what}: {problem}; it was not pinned or cached. Check the URL (or "
+            f"{ENV_MIRROR}), or pass the sha256 you expect")
+
+
 # --- small file utilities ------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _locked(key: str) -> Iterator[None]:
+def _locked(key: str, quiet: bool = False) -> Iterator[None]:
     """Inter-process lock (``flock``) on ``<cache>/locks/<key>.lock``; no-op without fcntl."""
     try:
         import fcntl
@@ -167,7 +230,13 @@ def _locked(key: str) -> Iterator[None]:
     lock_dir.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", key)[-150:]
     with open(lock_dir / f"{safe}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # e.g. another DDP rank downloads the same entry
+            if not quiet:
+                logger.warning("%s: another process holds the lock (downloading it?); "
+                               "waiting", key)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -209,7 +278,7 @@ class Manifest:
         return self.load().get(self.key(file))
 
     def record(self, file: Path, digest: str, url: str | None, verified: str | None) -> None:
-        with _locked("manifest"):
+        with _locked("manifest", quiet=True):
             data = self.load()
             data[self.key(file)] = {
                 "sha256": digest,
@@ -220,6 +289,15 @@ class Manifest:
                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
             atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+    def forget(self, file: Path) -> dict | None:
+        """Drop the record (and so a pinned digest) of ``file``; returns the record removed."""
+        with _locked("manifest", quiet=True):
+            data = self.load()
+            record = data.pop(self.key(file), None)
+            if record is not None:
+                atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+        return record
 
 
 # --- transfer ------------------------------------------------------------------------------
@@ -362,6 +440,7 @@ def verify_cached(dest: Path, expected: str | None, *, url: str | None = None,
         return dest
     if not trust_on_first_use:
         raise UnverifiedDownloadError(_unverified_message(str(dest), dest))
+    _check_content(dest, str(dest))
     logger.warning("%s: no published hash; pinned its sha256 %s (trust on first use)",
                    dest, digest)
     manifest.record(dest, digest, url, None)
@@ -426,12 +505,40 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None = None, *,
                     f"{expected}; the download was deleted, nothing was cached")
             logger.warning("%s: the resumed file has the wrong sha256; downloading it again "
                            "from the start", source)
+        if expected is None:  # nothing vouches for these bytes: at least refuse non-checkpoints
+            try:
+                _check_content(part, source)
+            except NotACheckpointError:
+                part.unlink(missing_ok=True)
+                raise
         os.replace(part, dest)
         if expected is None:
             logger.warning("%s: no published hash; pinned its sha256 %s (trust on first use)",
                            url, digest)
         manifest.record(dest, digest, url, expected)
         return dest
+
+
+def forget_file(dest: str | os.PathLike) -> list[str]:
+    """Remove a cached file, its partial download and its manifest record (a pinned digest).
+
+    Holds the file's download lock, so it never removes a file another process is writing.
+    Returns what was removed, one description per item (empty: nothing was cached).
+    """
+    dest = Path(dest)
+    manifest = Manifest()
+    removed = []
+    with _locked(manifest.key(dest)):
+        for path in (dest, dest.with_name(dest.name + ".part")):
+            if path.is_file():
+                path.unlink()
+                removed.append(str(path))
+        record = manifest.forget(dest)
+        if record is not None:
+            how = "pinned" if record.get("pinned") else "verified"
+            removed.append(f"manifest record of {manifest.key(dest)} ({how} sha256 "
+                           f"{record.get('sha256')})")
+    return removed
 
 
 def url_cache_path(url: str) -> Path:
@@ -487,6 +594,10 @@ def verify_cache(delete_bad: bool = False,
             problems.append(f"sha256 {digest} != recorded {record['sha256']}")
         if index_hash is not None and not hash_matches(digest, index_hash):
             problems.append(f"sha256 {digest} does not match the index hash {index_hash}")
+        if record is not None and record.get("pinned") and index_hash is None:
+            problem = checkpoint_content_problem(path)  # a pin vouches for nothing else
+            if problem:
+                problems.append(f"pinned on first use, but {problem} (`zoo forget` it)")
         if problems:
             report.bad.append((path, "; ".join(problems)))
             if delete_bad:  # the manifest record stays: a pinned digest keeps being enforced

@@ -29,3 +29,7 @@ __all__ = [
     "ForgetRequestError", "Retrain", "SCRUB", "SSD", "BadTeacher", "GradientAscent",
     "L1Sparse", "SalUn", "UNSIR",
 ]
+
+from zoo.imports import import_submodules
+
+import_submodules(__name__, exclude=("api", "report"))  # new files register without an edit here

@@ -16,7 +16,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader, Subset
 
-from zoo.models.classifiers import gather_labels
+from zoo.structures import gather_labels
 from zoo.unlearning.requests import ForgetRequest, TrainIndex
 
 Batch = tuple[torch.Tensor, torch.Tensor]

@@ -37,7 +37,9 @@ class Retrain(BaseUnlearner):
     def unlearn(self, model: nn.Module, ctx) -> nn.Module:
         from mmengine.runner import Runner
 
-        import zoo.engine  # noqa: F401  (atomic checkpoint backend)
+        from zoo.engine.atomic_io import install_atomic_backend
+
+        install_atomic_backend()
 
         cfg = ctx.cfg
         if cfg is None:

@@ -23,13 +23,8 @@ param_scheduler = [
 # One test clip instead of the base config's 10: the accuracy matrix needs 15 evaluations of
 # the seen test classes per run, and ten clips made evaluation dominate the run time.
 val_dataloader = dict(dataset=dict(pipeline=[
-    dict(type="PreNormalize3D", layout="kinect20"),
-    dict(type="GenSkeFeat", layout="kinect20", feats=["j"]),
-    dict(type="UniformSampleFrames", clip_len=32, num_clips=1, test_mode=True),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=1),
-    dict(type="PackSkeletonInputs"),
-]))
+    dict(step, num_clips=1) if step.type == "UniformSampleFrames" else step
+    for step in _base_.test_pipeline]))
 test_dataloader = None
 test_evaluator = None
 test_cfg = None

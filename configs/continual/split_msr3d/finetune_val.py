@@ -5,28 +5,13 @@
 # fine-tuning reference of the protocol; ./ewc_proximal_val.py changes only the strategy.
 _base_ = ["./finetune.py"]
 
-data_root = "../shared/data/msr_action3d"
 train_subjects = [1, 3, 5]
 val_subjects = [7, 9]
 train_dataloader = dict(dataset=dict(
     _delete_=True, type="SampleFilter", key="subject", values=train_subjects,
-    dataset=dict(type="MSRAction3D", data_root=data_root, split="train", pipeline=[
-        dict(type="PreNormalize3D", layout="kinect20"),
-        dict(type="GenSkeFeat", layout="kinect20", feats=["j"]),
-        dict(type="RandomRot", theta=0.1),
-        dict(type="RandomScale", scale=0.1),
-        dict(type="UniformSampleFrames", clip_len=32),
-        dict(type="PoseDecode"),
-        dict(type="FormatGCNInput", num_person=1),
-        dict(type="PackSkeletonInputs"),
-    ])))
+    dataset=dict(type="MSRAction3D", data_root=_base_.data_root, split="train",
+                 pipeline=_base_.train_pipeline)))
 val_dataloader = dict(dataset=dict(
     _delete_=True, type="SampleFilter", key="subject", values=val_subjects,
-    dataset=dict(type="MSRAction3D", data_root=data_root, split="train", pipeline=[
-        dict(type="PreNormalize3D", layout="kinect20"),
-        dict(type="GenSkeFeat", layout="kinect20", feats=["j"]),
-        dict(type="UniformSampleFrames", clip_len=32, num_clips=1, test_mode=True),
-        dict(type="PoseDecode"),
-        dict(type="FormatGCNInput", num_person=1),
-        dict(type="PackSkeletonInputs"),
-    ])))
+    dataset=dict(type="MSRAction3D", data_root=_base_.data_root, split="train",
+                 pipeline=_base_.val_dataloader.dataset.pipeline)))  # one test clip

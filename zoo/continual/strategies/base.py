@@ -1,5 +1,9 @@
 """The strategy interface of :class:`~zoo.continual.loop.ContinualTrainLoop`.
 
+A strategy sees the loop only through the :class:`~zoo.continual.context.StrategyContext`
+given to :meth:`Strategy.setup` (``self.context``): scenario, seed, batch sizes, generator,
+iteration counters, task data and the rank-consistent batch helpers.
+
 The loop calls, for each task ``t``: ``num_outputs`` (the head is resized to it),
 ``prepare_model`` (after the head has grown, before the optimizer is built),
 ``train_dataset``, ``before_task``; per epoch ``before_epoch``; per step ``loss`` and
@@ -11,27 +15,51 @@ are loaded, so a strategy that adds modules to the model rebuilds them there.
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+if TYPE_CHECKING:
+    from ..context import StrategyContext
+
 
 class Strategy:
-    """Base class; unchanged it is plain fine-tuning (cross-entropy over the seen classes)."""
+    """Base class; unchanged it is plain fine-tuning (cross-entropy over the seen classes).
+
+    ``family`` places the method in the expected order of the results table
+    (:mod:`zoo.continual.report`): ``'upper bound'``, ``'replay'``, ``'regularisation'``,
+    ``'parameter isolation'``, ``'lower bound'`` or ``'other'``.
+    """
+
+    family: str = "other"
+    #: ``False``: the loop skips the training epochs (methods that take no gradient step,
+    #: e.g. a prototype classifier on a frozen backbone); the task-end hook still runs.
+    trains: bool = True
 
     def __init__(self) -> None:
-        self.loop = None
+        self.context = None
         self.task = 0
 
     # wiring ----------------------------------------------------------------------------
-    def setup(self, loop) -> None:
-        self.loop = loop
+    def setup(self, context: StrategyContext) -> None:
+        """Receive the loop's :class:`StrategyContext` (or a stand-in with the same names)."""
+        self.context = context
+
+    @property
+    def loop(self) -> StrategyContext:
+        """Old name of :attr:`context`."""
+        return self.context
+
+    @loop.setter
+    def loop(self, context: StrategyContext) -> None:
+        self.context = context
 
     @property
     def scenario(self):
-        return self.loop.scenario
+        return self.context.scenario
 
     @property
     def name(self) -> str:
@@ -48,7 +76,7 @@ class Strategy:
 
     def train_dataset(self, task: int) -> Dataset:
         """The data trained on during ``task`` (default: the task's own classes)."""
-        return self.loop.task_dataset(task)
+        return self.context.task_dataset(task)
 
     def before_task(self, model: nn.Module, task: int) -> None:
         """Called once the optimizer is built, before the first epoch of ``task``."""
@@ -75,17 +103,17 @@ class Strategy:
     def replay_sample(self, buffer, n: int | None = None, device=None) -> dict[str, torch.Tensor]:
         """A replay minibatch: ``n`` samples (default: the global batch size) drawn with the
         loop's rank-independent generator; under distributed training this rank's share."""
-        n = n or self.loop.global_batch_size
-        batch = self.loop.rank_share(buffer.sample(n, generator=self.loop.generator))
+        n = n or self.context.global_batch_size
+        batch = self.context.rank_share(buffer.sample(n, generator=self.context.generator))
         return batch if device is None else {k: v.to(device) for k, v in batch.items()}
 
     def buffer_add(self, buffer, inputs: torch.Tensor, labels: torch.Tensor,
                    **extra: torch.Tensor | None) -> None:
         """Offer the global training batch (gathered over ranks) to a reservoir buffer."""
         names = list(extra)
-        gathered = self.loop.gather_batch(inputs, labels, *extra.values())
+        gathered = self.context.gather_batch(inputs, labels, *extra.values())
         buffer.add(gathered[0], gathered[1], **dict(zip(names, gathered[2:])),
-                   generator=self.loop.generator)
+                   generator=self.context.generator)
 
     # state -----------------------------------------------------------------------------
     def state_dict(self) -> dict:

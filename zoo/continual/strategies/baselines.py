@@ -15,6 +15,7 @@ class FineTune(Strategy):
     from earlier tasks: the catastrophic-forgetting lower bound (McCloskey & Cohen 1989;
     "Finetune" in De Lange et al., "A continual learning survey", TPAMI 2021)."""
 
+    family = "lower bound"
 
 @STRATEGIES.register_module()
 class Joint(Strategy):
@@ -22,5 +23,7 @@ class Joint(Strategy):
     "Joint" reference of De Lange et al., TPAMI 2021, and of Avalanche's ``Cumulative``),
     continuing from the previous weights. Breaks the continual constraint on purpose."""
 
+    family = "upper bound"
+
     def train_dataset(self, task: int) -> Dataset:
-        return self.loop.subset(self.scenario.classes_up_to(task))
+        return self.context.subset(self.scenario.classes_up_to(task))

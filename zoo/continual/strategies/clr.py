@@ -92,6 +92,8 @@ class CLR(Strategy):
     every step so weight decay or momentum cannot move them.
     """
 
+    family = "parameter isolation"
+
     def __init__(self, train_anchor: bool = True, max_kernel: int = 3):
         super().__init__()
         self.train_anchor, self.max_kernel = train_anchor, max_kernel

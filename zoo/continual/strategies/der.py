@@ -49,6 +49,8 @@ class DERPP(Strategy):
     input BatchNorm included) three passes left the old tasks at 0-8 % accuracy.
     """
 
+    family = "replay"
+
     def __init__(self, buffer_size: int = 200, alpha: float = 0.1, beta: float = 0.5,
                  replay_batch_size: int | None = None, full_head: bool = True,
                  joint_forward: bool = True):

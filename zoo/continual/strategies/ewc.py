@@ -112,6 +112,8 @@ class EWC(Strategy):
             times a direction (``torch.optim.SGD``, with or without momentum).
     """
 
+    family = "regularisation"
+
     def __init__(self, lambda_: float = 100.0, fisher_type: str = "diagonal",
                  fisher_estimate: str = "empirical", mode: str = "separate",
                  gamma: float = 1.0, max_samples: int = 512, penalty_step: str = "gradient"):
@@ -283,7 +285,7 @@ class EWC(Strategy):
     def _step_sizes(self, model: nn.Module) -> dict[str, float]:
         """The effective step size (:meth:`effective_step`) of every parameter in the loop's
         current optimizer."""
-        optimizer = self.loop.runner.optim_wrapper.optimizer
+        optimizer = self.context.runner.optim_wrapper.optimizer
         if not isinstance(optimizer, torch.optim.SGD):
             raise ValueError(
                 f"EWC penalty_step='proximal' needs torch.optim.SGD (a step of lr times a "
@@ -299,9 +301,9 @@ class EWC(Strategy):
 
     # consolidation ----------------------------------------------------------------------------
     def _fisher_inputs(self, task):
-        inputs, labels = self.loop.collect(self.loop.task_dataset(task))
+        inputs, labels = self.context.collect(self.context.task_dataset(task))
         if len(inputs) > self.max_samples:
-            g = torch.Generator().manual_seed(self.loop.seed + task)
+            g = torch.Generator().manual_seed(self.context.seed + task)
             keep = torch.randperm(len(inputs), generator=g)[:self.max_samples]
             inputs, labels = inputs[keep], labels[keep]
         return inputs, labels
@@ -319,7 +321,7 @@ class EWC(Strategy):
         was_training = model.training
         model.eval()
         estimator = FisherRows(model, names, self.fisher_estimate,
-                               generator=getattr(self.loop, "generator", None))
+                               generator=getattr(self.context, "generator", None))
         inputs, labels = inputs.to(device), labels.to(device)
         n = len(inputs)
         if self.fisher_type == "diagonal":
@@ -371,3 +373,25 @@ class EWC(Strategy):
         self.anchors = list(state["anchors"])
         self.fishers = list(state["fishers"])
         self.scales = [float(s) for s in state["scales"]]
+
+
+@STRATEGIES.register_module()
+class OnlineEWC(EWC):
+    """Online EWC (Schwarz et al., "Progress & Compress: A scalable framework for continual
+    learning", ICML 2018, Eq. 8; the EWC++ of Chaudhry et al., ECCV 2018, is the same running
+    average): one diagonal Fisher ``F <- gamma F + F_t`` kept over the tasks and one anchor,
+    the weights at the end of the latest task; penalty ``lambda_/2 sum_i F_i (theta_i -
+    theta*_i)^2``. :class:`EWC` with ``mode='online'``; the other arguments are EWC's."""
+
+    def __init__(self, lambda_: float = 100.0, gamma: float = 0.9, **kwargs):
+        if kwargs.get("mode", "online") != "online" or \
+                kwargs.get("fisher_type", "diagonal") != "diagonal":
+            raise ValueError("OnlineEWC is the diagonal, online EWC; use EWC for other modes")
+        kwargs.update(mode="online", fisher_type="diagonal")
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"OnlineEWC gamma must lie in [0, 1], got {gamma}")
+        super().__init__(lambda_=lambda_, gamma=gamma, **kwargs)
+
+    @property
+    def name(self) -> str:
+        return "OnlineEWC"

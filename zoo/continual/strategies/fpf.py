@@ -46,6 +46,8 @@ class KFPF(Strategy):
     default) gives every evaluation a freshly fine-tuned model.
     """
 
+    family = "replay"
+
     def __init__(self, buffer_size: int = 200, k: int = 10, fpf_steps: int = 50,
                  fpf_lr: float = 0.05, fpf_batch_size: int | None = None,
                  kd_alpha: float = 0.0, select: str = "paper", num_modules: int = 4,
@@ -101,8 +103,8 @@ class KFPF(Strategy):
 
     def after_iter(self, model, inputs, labels):
         self.buffer_add(self.buffer, inputs, labels, logits=self._last_logits)
-        interval = max(1, self.loop.max_iters // max(1, self.k))
-        if (self.loop.iter + 1) % interval == 0:
+        interval = max(1, self.context.max_iters // max(1, self.k))
+        if (self.context.iter + 1) % interval == 0:
             self.fpf(model)
 
     def after_task(self, model, task):
@@ -129,11 +131,11 @@ class KFPF(Strategy):
         for m in frozen_norms:
             m.eval()
         device = params[0].device
-        batch = self.fpf_batch_size or self.loop.global_batch_size
+        batch = self.fpf_batch_size or self.context.global_batch_size
         for _ in range(self.fpf_steps):
             # the same batch on every rank: the update below is not all-reduced
             mem = {k: v.to(device) for k, v in
-                   self.buffer.sample(batch, generator=self.loop.generator).items()}
+                   self.buffer.sample(batch, generator=self.context.generator).items()}
             logits = model.logits(mem["inputs"])
             loss = F.cross_entropy(logits, mem["labels"])
             if self.kd_alpha > 0:

@@ -35,6 +35,8 @@ class ICaRL(Strategy):
       normalised exemplar embeddings, re-normalised.
     """
 
+    family = "replay"
+
     def __init__(self, memory_size: int = 200):
         super().__init__()
         self.memory = HerdingBuffer(memory_size)
@@ -42,7 +44,7 @@ class ICaRL(Strategy):
         self.class_means: torch.Tensor | None = None
 
     def train_dataset(self, task):
-        data = self.loop.task_dataset(task)
+        data = self.context.task_dataset(task)
         if self.memory.is_empty():
             return data
         return ConcatDataset([data, MemoryDataset(self.memory.inputs, self.memory.labels)])
@@ -57,7 +59,7 @@ class ICaRL(Strategy):
         return {"loss_icarl": F.binary_cross_entropy_with_logits(logits, targets)}
 
     def after_task(self, model, task):
-        inputs, labels = self.loop.collect(self.loop.task_dataset(task))
+        inputs, labels = self.context.collect(self.context.task_dataset(task))
         self.memory.update(inputs, labels, embed_in_batches(model, inputs))
         self.class_means = self.compute_means(model)
         self.teacher = frozen_copy(model)

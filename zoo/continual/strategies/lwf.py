@@ -74,6 +74,8 @@ class LwF(Strategy):
     the shared layers in the first steps of the task.
     """
 
+    family = "regularisation"
+
     def __init__(self, alpha: float = 1.0, temperature: float = 2.0, warmup_steps: int = 300,
                  warmup_lr: float = 0.01):
         super().__init__()
@@ -85,7 +87,7 @@ class LwF(Strategy):
     def before_task(self, model, task):
         if self.teacher is None or self.warmup_steps <= 0:
             return
-        inputs, labels = self.loop.collect(self.loop.task_dataset(task))
+        inputs, labels = self.context.collect(self.context.task_dataset(task))
         start, _ = self.scenario.incremental_range(task)
         self.warmup_loss = warm_up_new_rows(
             classifier_of(model), embed_in_batches(model, inputs), labels, start,

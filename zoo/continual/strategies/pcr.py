@@ -59,6 +59,8 @@ class PCR(Strategy):
     to them. The buffer receives the current batch after each step.
     """
 
+    family = "replay"
+
     def __init__(self, buffer_size: int = 200, temperature: float = 0.09,
                  replay_batch_size: int | None = None, augment: dict | None = None):
         super().__init__()

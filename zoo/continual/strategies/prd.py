@@ -71,6 +71,8 @@ class PRD(Strategy):
             norm alone.
     """
 
+    family = "regularisation"
+
     def __init__(self, supcon_temperature: float = 0.2,
                  supcon_base_temperature: float | None = 0.07,
                  distill_temperature: float = 2.0,

@@ -39,6 +39,8 @@ class ER(Strategy):
       class chosen by herding on the embeddings at each task end (iCaRL's selection).
     """
 
+    family = "replay"
+
     def __init__(self, buffer: dict | None = None, replay_batch_size: int | None = None):
         super().__init__()
         self.buffer = build_buffer(buffer or dict(type="reservoir", size=200))
@@ -69,7 +71,7 @@ class ER(Strategy):
 
     def after_task(self, model, task):
         if isinstance(self.buffer, HerdingBuffer):
-            inputs, labels = self.loop.collect(self.loop.task_dataset(task))
+            inputs, labels = self.context.collect(self.context.task_dataset(task))
             self.buffer.update(inputs, labels, embed_in_batches(model, inputs))
 
     def state_dict(self):

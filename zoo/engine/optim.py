@@ -1,9 +1,14 @@
-"""One optimiser per named sub-module (generator / discriminator) for GAN training."""
+"""One optimiser per named sub-module (generator / discriminator) for GAN training.
+
+Registered in the zoo's child ``OPTIM_WRAPPER_CONSTRUCTORS`` (a config with
+``default_scope = 'zoo'`` finds it), not in mmengine's root registry.
+"""
 from __future__ import annotations
 
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
+
+from zoo.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -1,20 +1,29 @@
-"""Graph and temporal units of the ST-GCN family as re-implemented by PYSKL (Duan et al.,
-"PYSKL: Towards Good Practices for Skeleton Action Recognition", ACM MM 2022) and MMAction2 1.x.
+"""Shared units of the skeleton GCNs (the role of MMAction2's ``gcn_utils.py``).
 
-* :class:`AdaptiveGraphConv` — the spatial graph convolution of ST-GCN (Yan et al., AAAI 2018)
+* The GCN stem: :func:`input_batchnorm` (the ``data_bn`` BatchNorm over (joint, channel) or
+  (person, joint, channel)), :func:`check_input` (shape check with an error naming the model and
+  layout), :func:`normalise_input` (``[N, M, T, V, C]`` -> ``[N * M, C, T, V]`` through that
+  BatchNorm) and :func:`stage_widths` (block widths from base width and inflation stages).
+  Used by ST-GCN (Yan et al., AAAI 2018), CTR-GCN (Chen et al., ICCV 2021) and PYSKL's ST-GCN.
+* Temporal units: :class:`TemporalConv` (``kernel x 1`` conv + BN) and :func:`temporal_residual`
+  (the residual path of a block), shared by CTR-GCN and the PYSKL family.
+* The units of the ST-GCN family as re-implemented by PYSKL (Duan et al., "PYSKL: Towards Good
+  Practices for Skeleton Action Recognition", ACM MM 2022) and MMAction2 1.x:
+  :class:`AdaptiveGraphConv` — the spatial graph convolution of ST-GCN
   ``y = act(BN(sum_k W_k x A_k) [+ down(x)])`` with the adjacency made learnable in one of three
   ways (``adaptive``): ``'importance'`` (``A * PA``, PA initialised to ones; the paper's edge
   importance), ``'offset'`` (``A + PA``, PA ~ U(-1e-6, 1e-6)) or ``'init'`` (A itself is a
   parameter); ``None`` keeps A fixed. ``conv_pos='post'`` aggregates first and convolves the
-  ``K * C`` stacked result instead.
-* :class:`TemporalUnit` — a ``kernel x 1`` temporal convolution, BatchNorm and dropout.
-* :class:`MultiScaleTemporal` — STGCN++'s multi-scale temporal module: parallel branches
-  (dilated ``k x 1`` convolutions, a max-pool branch and a strided 1x1 branch), concatenated,
-  then BN-ReLU-1x1 conv, BN and dropout.
+  ``K * C`` stacked result instead. :class:`TemporalUnit` — a ``kernel x 1`` temporal
+  convolution, BatchNorm and dropout. :class:`MultiScaleTemporal` — STGCN++'s multi-scale
+  temporal module: parallel branches (dilated ``k x 1`` convolutions, a max-pool branch and a
+  strided 1x1 branch), concatenated, then BN-ReLU-1x1 conv, BN and dropout.
 
-Sub-module names match PYSKL's ``unit_gcn`` / ``unit_tcn`` / ``mstcn`` (``A``, ``PA``, ``conv``,
-``bn``, ``down``, ``branches``, ``transform``) so that checkpoints convert by renaming block
-prefixes only (:mod:`zoo.converters.stgcn_pyskl`).
+No unit here adds a level to the modules that use it: the stem's BatchNorm is the model's own
+``data_bn`` attribute, and the sub-module names match the official code and PYSKL's
+``unit_gcn`` / ``unit_tcn`` / ``mstcn`` (``A``, ``PA``, ``conv``, ``bn``, ``down``,
+``branches``, ``transform``), so state-dict keys are those of the original files and
+checkpoints convert by renaming block prefixes only (:mod:`zoo.converters`).
 """
 from __future__ import annotations
 
@@ -23,8 +32,87 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .ctrgcn import TemporalConv
+EPS = 1e-4
 
+
+# the GCN stem ---------------------------------------------------------------------------------
+def input_batchnorm(per_person: bool | None, in_channels: int, num_joints: int,
+                    num_person: int = 1) -> nn.Module:
+    """The input BatchNorm (``data_bn``): over ``num_person * num_joints * in_channels``
+    features when ``per_person`` (CTR-GCN, PYSKL ``'MVC'``), over ``num_joints * in_channels``
+    when not (ST-GCN, PYSKL ``'VC'``), none (identity) for ``None``."""
+    if per_person is None:
+        return nn.Identity()
+    return nn.BatchNorm1d((num_person if per_person else 1) * in_channels * num_joints)
+
+
+def check_input(x: torch.Tensor, model: str, layout: str, num_joints: int, in_channels: int,
+                num_person: int | None = None) -> None:
+    """Raise ``ValueError`` unless ``x`` is ``[N, M, T, V, C]`` with ``V = num_joints``,
+    ``C = in_channels`` and, when given, ``M = num_person``; the message names ``model`` and
+    the joint ``layout``."""
+    if x.dim() != 5:
+        raise ValueError(f"{model} expects [N, M, T, V, C], got shape {tuple(x.shape)}")
+    _, m, _, v, c = x.shape
+    if num_person is None:
+        if v != num_joints or c != in_channels:
+            raise ValueError(f"{model} built for V={num_joints} joints ({layout}) and "
+                             f"C={in_channels} channels got V={v}, C={c}")
+    elif (m, v, c) != (num_person, num_joints, in_channels):
+        raise ValueError(
+            f"{model} built for M={num_person} persons, V={num_joints} joints ({layout}) and "
+            f"C={in_channels} channels got M={m}, V={v}, C={c}")
+
+
+def normalise_input(x: torch.Tensor, data_bn: nn.Module, per_person: bool) -> torch.Tensor:
+    """``[N, M, T, V, C]`` -> ``[N * M, C, T, V]`` through ``data_bn`` (applied to
+    ``[N, M * V * C, T]`` when ``per_person``, else to ``[N * M, V * C, T]``)."""
+    n, m, t, v, c = x.shape
+    x = x.permute(0, 1, 3, 4, 2)  # N M V C T
+    x = data_bn(x.reshape(n, m * v * c, t) if per_person else x.reshape(n * m, v * c, t))
+    return x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+
+
+def stage_widths(base_channels: int, num_stages: int, inflate_stages: Sequence[int],
+                 ratio: float = 2) -> list[int]:
+    """Output width of each block ``1..num_stages``: ``base_channels * ratio ** k`` with ``k``
+    the inflation stages up to and including the block (ST-GCN, CTR-GCN: 64-64-64-64-128-128-
+    128-256-256-256 for the defaults ``inflate_stages=(5, 8)``)."""
+    widths, inflations = [], 0
+    for stage in range(1, num_stages + 1):
+        inflations += stage in inflate_stages
+        widths.append(int(base_channels * ratio ** inflations + EPS))
+    return widths
+
+
+# temporal units -------------------------------------------------------------------------------
+class TemporalConv(nn.Module):
+    """``kernel x 1`` convolution over time (optionally dilated / strided) and BatchNorm."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 dilation: int = 1):
+        super().__init__()
+        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
+        self.conv = nn.Conv2d(in_channels, out_channels, (kernel_size, 1), (stride, 1),
+                              (pad, 0), (dilation, 1))
+        self.bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+def temporal_residual(in_channels: int, out_channels: int, stride: int, residual: bool,
+                      conv: type[nn.Module] | None = None) -> nn.Module | None:
+    """The residual path of a GCN block: none, the identity when the shape is kept, else a
+    strided 1x1 temporal convolution + BatchNorm (``conv``, default :class:`TemporalConv`)."""
+    if not residual:
+        return None
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return (conv or TemporalConv)(in_channels, out_channels, 1, stride)
+
+
+# PYSKL's units of the ST-GCN family ---------------------------------------------------------
 ADAPTIVE_MODES = (None, "init", "offset", "importance")
 DEFAULT_MS_CFG = ((3, 1), (3, 2), (3, 3), (3, 4), ("max", 3), "1x1")
 

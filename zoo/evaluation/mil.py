@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 
-from zoo.registry import METRICS
+from zoo.registry import FUNCTIONS, METRICS
 
 
 def binary_auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -54,8 +54,11 @@ class MILMetric(BaseMetric):
             if self.heatmap_dir and inst is not None and get("coords", None) is not None:
                 import os
 
-                from zoo.datasets.wsi.heatmap import save_heatmap
-
+                # the slide reader lives in the WSI data family; found by name (layers)
+                save_heatmap = FUNCTIONS.get("save_slide_heatmap")
+                if save_heatmap is None:
+                    raise KeyError("MILMetric(heatmap_dir=...): no 'save_slide_heatmap' in "
+                                   "zoo.registry.FUNCTIONS (zoo.datasets.wsi.heatmap)")
                 r = self.results[-1]
                 sid = get("slide_id", f"slide_{len(self.results)}")
                 save_heatmap(os.path.join(self.heatmap_dir, f"{sid}.png"),

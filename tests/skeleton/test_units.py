@@ -1,0 +1,79 @@
+"""The shared GCN stem and temporal units of models/skeleton/units.py."""
+import pytest
+import torch
+from torch import nn
+from zoo.models.skeleton import CTRGCN, STGCN, PysklSTGCN
+from zoo.models.skeleton.units import (
+    TemporalConv,
+    TemporalUnit,
+    check_input,
+    input_batchnorm,
+    normalise_input,
+    stage_widths,
+    temporal_residual,
+)
+
+
+def test_stage_widths_are_the_papers_and_pyskls():
+    assert stage_widths(64, 10, (5, 8)) == [64, 64, 64, 64, 128, 128, 128, 256, 256, 256]
+    assert stage_widths(16, 4, (2, 4)) == [16, 32, 32, 64]
+    # PYSKL's ch_ratio may be fractional; widths are truncated after a small epsilon
+    assert stage_widths(64, 4, (3,), ratio=1.5) == [64, 64, 96, 96]
+
+
+def test_input_batchnorm_sizes():
+    assert isinstance(input_batchnorm(None, 3, 25), nn.Identity)
+    assert input_batchnorm(False, 3, 25).num_features == 75
+    assert input_batchnorm(True, 3, 25, num_person=2).num_features == 150
+
+
+def test_normalise_input_is_the_per_joint_channel_batchnorm():
+    torch.manual_seed(0)
+    x = torch.randn(2, 2, 6, 5, 3) * 4 + 1  # N M T V C
+    out = normalise_input(x, input_batchnorm(False, 3, 5), per_person=False)
+    assert out.shape == (4, 3, 6, 5)
+    # each (joint, channel) is standardised over N*M*T
+    per = out.permute(0, 2, 3, 1).reshape(-1, 5, 3)
+    torch.testing.assert_close(per.mean(0), torch.zeros(5, 3), atol=1e-5, rtol=0)
+    mvc = normalise_input(x, input_batchnorm(True, 3, 5, 2), per_person=True)
+    per_person = mvc.reshape(2, 2, 3, 6, 5).permute(0, 3, 1, 4, 2).reshape(-1, 2, 5, 3)
+    torch.testing.assert_close(per_person.mean(0), torch.zeros(2, 5, 3), atol=1e-5, rtol=0)
+    same = normalise_input(x, nn.Identity(), per_person=False)
+    torch.testing.assert_close(same, x.permute(0, 1, 4, 2, 3).reshape(4, 3, 6, 5))
+
+
+def test_check_input_names_model_layout_and_sizes():
+    check_input(torch.zeros(1, 2, 4, 25, 3), "M", "ntu25", 25, 3, num_person=2)
+    with pytest.raises(ValueError, match=r"M expects \[N, M, T, V, C\], got shape \(4, 25\)"):
+        check_input(torch.zeros(4, 25), "M", "ntu25", 25, 3)
+    with pytest.raises(ValueError, match=r"built for V=25 joints \(ntu25\) and C=3 channels "
+                                         r"got V=20, C=3"):
+        check_input(torch.zeros(1, 1, 4, 20, 3), "M", "ntu25", 25, 3)
+    with pytest.raises(ValueError, match=r"built for M=2 persons, V=25 joints \(ntu25\) and "
+                                         r"C=3 channels got M=1, V=25, C=3"):
+        check_input(torch.zeros(1, 1, 4, 25, 3), "M", "ntu25", 25, 3, num_person=2)
+
+
+def test_temporal_units_share_parameter_names():
+    assert TemporalConv(4, 8, 5).state_dict().keys() == TemporalUnit(4, 8, 5).state_dict().keys()
+    assert temporal_residual(4, 4, 1, residual=False) is None
+    assert isinstance(temporal_residual(4, 4, 1, residual=True), nn.Identity)
+    assert isinstance(temporal_residual(4, 8, 2, True, TemporalUnit), TemporalUnit)
+
+
+@pytest.mark.parametrize("model, prefix", [
+    (lambda: STGCN(base_channels=8, num_stages=3, inflate_stages=(3,), down_stages=(3,)), "ST-GCN"),
+    (lambda: CTRGCN(base_channels=8, num_stages=3, inflate_stages=(3,), down_stages=(3,)),
+     "CTR-GCN"),
+    (lambda: PysklSTGCN(base_channels=8, num_stages=3, inflate_stages=(3,), down_stages=(3,)),
+     "PysklSTGCN"),
+])
+def test_backbones_use_the_stem(model, prefix):
+    net = model().eval()
+    assert isinstance(net.data_bn, nn.BatchNorm1d)  # the stem's BN is the model's own data_bn
+    assert [k for k in net.state_dict() if k.startswith("data_bn.")] == [
+        "data_bn.weight", "data_bn.bias", "data_bn.running_mean", "data_bn.running_var",
+        "data_bn.num_batches_tracked"]
+    assert net(torch.randn(1, 2, 8, 25, 3)).shape[:3] == (1, 2, 16)
+    with pytest.raises(ValueError, match=f"{prefix} built for"):
+        net(torch.randn(1, 2, 8, 20, 3))
