@@ -7,7 +7,6 @@ from . import (  # noqa: F401
     medical,
     segmentation,
     skeleton,
-    superclass,
     transforms,
     wsi,
 )
