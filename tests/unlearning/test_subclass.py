@@ -92,3 +92,28 @@ def test_subclass_forgetting_keeps_the_sibling(super5):
     assert float((probs.argmax(1) == 1).float().mean()) > 0.8
     assert metrics["test_retain_acc"] > 85, metrics
     assert np.isfinite(metrics["zrf"])
+
+
+def test_msr_action_groups_split_on_real_file_names(msr_dir, tmp_path):
+    """MSR Action3D in 5 groups of 4 consecutive actions: forgetting sub-class 2 selects
+    exactly the training sequences a03_*; the training split is evaluated with the test
+    pipeline inside the wrapper (no augmentation, 10 clips)."""
+    from zoo.unlearning.context import train_index, train_split_eval_cfg
+
+    cfg = load_config("configs/skeleton/stgcn_msr3d_xsub_super5.py",
+                      cfg_options={"train_dataloader.dataset.dataset.data_root": str(msr_dir)},
+                      work_dir=str(tmp_path))
+    train = build_dataset(cfg.train_dataloader.dataset)
+    index = train_index(train)
+    action = np.array([int(i[1:3]) for i in index.ids])  # a03_s01_e02_skeleton3D -> 3
+    assert index.labels.tolist() == ((action - 1) // 4).tolist()
+    assert index.fine_labels.tolist() == (action - 1).tolist()
+    idx, classes = index.resolve(ForgetRequest(subclasses=[2]))
+    names = [index.ids[k] for k in idx]
+    assert classes == set() and names and all(n.startswith("a03_") for n in names)
+    assert len(names) == sum(i.startswith("a03_") for i in index.ids)
+    assert all(int(n.split("_")[1][1:]) % 2 == 1 for n in names)  # odd subjects: train
+    eval_cfg = train_split_eval_cfg(cfg)
+    steps = [s["type"] for s in eval_cfg["dataset"]["pipeline"]]
+    assert "RandomRot" not in steps and eval_cfg["dataset"]["split"] == "train"
+    assert any(s.get("num_clips") == 10 for s in eval_cfg["dataset"]["pipeline"])

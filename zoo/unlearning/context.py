@@ -201,16 +201,34 @@ class UnlearnContext:
         return EvalSet(self.train_eval.inputs[idx], self.train_eval.labels[idx])
 
 
+def _pipeline_holder(dataset_cfg: dict) -> dict:
+    """The (innermost) dataset config that carries the pipeline of a possibly wrapped
+    dataset config."""
+    while "pipeline" not in dataset_cfg and isinstance(dataset_cfg.get("dataset"), dict):
+        dataset_cfg = dataset_cfg["dataset"]
+    return dataset_cfg
+
+
+def train_split_eval_cfg(cfg) -> dict:
+    """The training split's dataset config with the test pipeline (no augmentation), also
+    inside a wrapper such as ``SuperclassDataset`` (which keeps the pipeline in its inner
+    ``dataset``)."""
+    eval_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    target = _pipeline_holder(eval_cfg)
+    source = _pipeline_holder(copy.deepcopy(cfg.test_dataloader.dataset))
+    if "pipeline" in source:
+        target["pipeline"] = copy.deepcopy(source["pipeline"])
+    else:
+        target.pop("pipeline", None)
+    return eval_cfg
+
+
 def build_context(cfg, model, seed: int = 0) -> UnlearnContext:
     """Build the datasets of a config (train pipeline, train split with the test pipeline,
     test split) and the context around them."""
     train_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     test_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    eval_cfg = copy.deepcopy(train_cfg)
-    if "pipeline" in test_cfg:
-        eval_cfg["pipeline"] = copy.deepcopy(test_cfg["pipeline"])
-    else:
-        eval_cfg.pop("pipeline", None)
+    eval_cfg = train_split_eval_cfg(cfg)
     return UnlearnContext(
         model, build_dataset(train_cfg), build_dataset(eval_cfg), build_dataset(test_cfg),
         batch_size=cfg.train_dataloader.get("batch_size", 64), cfg=cfg, seed=seed,
