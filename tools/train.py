@@ -11,6 +11,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
+from zoo.engine.inference_meta import add_inference_meta_hook
 from zoo.engine.runner_setup import finish_runner_setup
 from zoo.engine.tracking import apply_vis
 from zoo.runner_utils import format_metrics, load_config
@@ -51,6 +52,7 @@ def main(argv=None) -> dict:
         from zoo.engine.amp import enable_amp
 
         enable_amp(cfg)
+    add_inference_meta_hook(cfg)  # classes, layout, test pipeline into each checkpoint's meta
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -62,7 +62,7 @@ class SkeletonDataset(BaseDataset):
 
     @property
     def num_joints(self) -> int | None:
-        from zoo.models.skeleton.graph import get_layout
+        from zoo.layouts import get_layout
 
         return get_layout(self.metainfo["layout"]).num_joints
 
