@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     medical,
     mil,
     segmentation,
+    selfsup,
     skeleton,
 )
 

@@ -72,7 +72,7 @@ class BaseClassifier(BaseModel):
         return F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
 
     def predict_scores(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.logits(inputs).softmax(-1)
+        return self.logits(inputs).float().softmax(-1)  # fp32 softmax under bf16 autocast
 
 
 def attach_scores(data_samples, scores: torch.Tensor) -> list[ClsDataSample]:
@@ -120,5 +120,5 @@ class SkeletonRecognizer(BaseClassifier):
 
     def predict_scores(self, inputs: torch.Tensor) -> torch.Tensor:
         flat, clips = self._flatten_clips(inputs)
-        probs = self.cls_head(self.backbone(flat)).softmax(-1)
+        probs = self.cls_head(self.backbone(flat)).float().softmax(-1)
         return probs.reshape(-1, clips, probs.shape[-1]).mean(1)

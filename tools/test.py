@@ -41,6 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "the config's `show_hook`: detections and ModTr translations, "
                              "HealthiVert slices and height profiles)")
     parser.add_argument("--show-max", type=int, default=8, help="PNGs written by --show-dir")
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast inference")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
@@ -102,6 +103,10 @@ def main(argv=None) -> dict:
         if path:  # fail before the test, not after it
             check_output_file(path, option)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.amp:
+        from zoo.engine.amp import enable_amp
+
+        enable_amp(cfg)
     if args.heatmap_dir:
         set_heatmap_dir(cfg, args.heatmap_dir, args.config)
     if cfg.get("test_dataloader") is None:

@@ -11,6 +11,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
+from zoo.engine.inference_meta import add_inference_meta_hook
 from zoo.engine.runner_setup import finish_runner_setup
 from zoo.engine.tracking import apply_vis
 from zoo.runner_utils import format_metrics, load_config
@@ -29,6 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "WORK_DIR_old_<time> and start afresh (else training refuses)")
     parser.add_argument("--no-test", action="store_true",
                         help="skip the final evaluation on the test split")
+    parser.add_argument("--amp", action="store_true",
+                        help="bf16 mixed precision (autocast) for training and evaluation")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
@@ -45,6 +48,11 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = apply_vis(load_config(args.config, args.cfg_options, args.work_dir, args.launcher),
                     args.vis)
+    if args.amp:
+        from zoo.engine.amp import enable_amp
+
+        enable_amp(cfg)
+    add_inference_meta_hook(cfg)  # classes, layout, test pipeline into each checkpoint's meta
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -33,6 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", required=True, help="trained checkpoint (.pth)")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--forget-classes", nargs="+", help="class indices or names to forget")
+    group.add_argument("--forget-subclasses", nargs="+",
+                       help="sub-classes (original classes of a SuperclassDataset) to forget")
     group.add_argument("--forget-ids", help="file of sample ids (one per line, or JSON list)")
     group.add_argument("--forget-random", type=float,
                        help="forget this random fraction of the training samples")
@@ -57,6 +59,8 @@ def make_requests(args, ctx) -> list:
 
     if args.forget_classes:
         return [ForgetRequest(classes=args.forget_classes)]
+    if args.forget_subclasses:
+        return [ForgetRequest(subclasses=args.forget_subclasses)]
     if args.forget_ids:
         return [ForgetRequest(ids=read_id_file(args.forget_ids),
                               name=f"ids of {osp.basename(args.forget_ids)}")]

@@ -33,6 +33,7 @@ PAPERS = (
                     "(Do and Kim, ECCV 2024), https://arxiv.org/abs/2403.09508"),
     ("resnet", "Deep Residual Learning for Image Recognition (He et al., CVPR 2016), "
                "https://arxiv.org/abs/1512.03385"),
+    ("keypointrcnn", "Mask R-CNN (He et al., ICCV 2017), https://arxiv.org/abs/1703.06870"),
 )
 _NTU_LABELS = ("label k is NTU RGB+D action A{first:03d}+k (A{first:03d}-A{last:03d}); names: "
                "Shahroudy et al. CVPR 2016 / Liu et al. TPAMI 2019, and MMAction2's "
@@ -109,6 +110,14 @@ def config_card(cfg: Any, model: Any = None, classes: Any = None) -> dict:
         card["gflops"] = round(count_flops(model, x, **kwargs) / 1e9, 3)
         card["flops_input"] = spec["shape"]
     return card
+
+
+# torchvision's GeneralizedRCNNTransform of KeypointRCNN_ResNet50_FPN_Weights (zoo.pose)
+POSE_INPUT = {"kind": "image", "layout": "[C, H, W] RGB in [0, 1], any size",
+              "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+              "output": "per person: box, score, 17 COCO keypoints (x, y, score)",
+              "preprocessing": "scale to [0, 1]; the model resizes the shorter side to 800 "
+                               "(longer at most 1333) and normalises with the ImageNet mean/std"}
 
 
 def _image_input(entry: Any) -> dict | None:

@@ -75,17 +75,18 @@ FUNCTIONS = Registry("function", parent=MMENGINE_FUNCTIONS, scope="zoo",
                      locations=["zoo.datasets.wsi.heatmap"])
 
 # The zoo's own registries (no mmengine parent): continual strategies, unlearners, attacks,
-# converters.
+# converters, pose estimators.
 STRATEGIES = Registry("continual strategy", scope="zoo", locations=["zoo.continual.strategies"])
 UNLEARNERS = Registry("unlearner", scope="zoo", locations=["zoo.unlearning"])
 ATTACKS = Registry("attack", scope="zoo", locations=["zoo.attacks"])
 # Checkpoint converters (upstream key names -> the zoo's), named by the hub index; one may also
 # sit beside its model in zoo.models (as timm keeps checkpoint_filter_fn in the model file).
 CONVERTERS = Registry("converter", scope="zoo", locations=["zoo.converters", "zoo.models"])
+POSE_ESTIMATORS = Registry("pose estimator", scope="zoo", locations=["zoo.pose"])
 
 __all__ = [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "LOOPS", "MODEL_WRAPPERS",
-    "STRATEGIES", "UNLEARNERS", "ATTACKS", "CONVERTERS",
+    "STRATEGIES", "UNLEARNERS", "ATTACKS", "CONVERTERS", "POSE_ESTIMATORS",
     "RUNNERS", "RUNNER_CONSTRUCTORS", "DATA_SAMPLERS",
     "WEIGHT_INITIALIZERS", "OPTIMIZERS", "OPTIM_WRAPPERS", "OPTIM_WRAPPER_CONSTRUCTORS",
     "PARAM_SCHEDULERS", "EVALUATOR", "TASK_UTILS", "VISUALIZERS", "VISBACKENDS",

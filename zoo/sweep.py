@@ -180,7 +180,12 @@ def _execute(run: dict, train_script: str, reuse: bool, env: dict) -> dict:
         except (FileNotFoundError, ValueError):
             pass
     Path(run["log"]).parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-c", WORKER, train_script, *run["args"]]
+    args = list(run["args"])
+    if reuse and work_dir.is_dir() and any(work_dir.iterdir()):
+        # an unfinished earlier try: tools/train.py refuses a used work dir unless told to
+        # move the old run aside (it is kept as WORK_DIR_old_<time>)
+        args.insert(args.index("--cfg-options"), "--move-old-run")
+    cmd = [sys.executable, "-c", WORKER, train_script, *args]
     start = time.perf_counter()
     with open(run["log"], "w") as log:
         rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -192,7 +197,8 @@ def _execute(run: dict, train_script: str, reuse: bool, env: dict) -> dict:
         with open(run["log"], "a") as log:
             log.write(f"\nsweep: {exc}\n")
     status = "ok" if rc == 0 and metrics is not None else f"failed (exit {rc})"
-    return {**run, "status": status, "metrics": metrics or {}, "seconds": seconds}
+    return {**run, "args": args, "status": status, "metrics": metrics or {},
+            "seconds": seconds}
 
 
 def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = (),

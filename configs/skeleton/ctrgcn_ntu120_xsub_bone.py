@@ -2,13 +2,6 @@
 # feats=["b"].
 _base_ = ["ctrgcn_ntu120_xsub_joint.py"]
 
-layout = "ntu25"
-test_pipeline = [
-    dict(type="PreNormalize3D", layout=layout),
-    dict(type="GenSkeFeat", layout=layout, feats=["b"]),
-    dict(type="UniformSampleFrames", clip_len=100, num_clips=10, test_mode=True),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=2),
-    dict(type="PackSkeletonInputs"),
-]
+test_pipeline = [dict(step, feats=["b"]) if step.type == "GenSkeFeat" else step
+                 for step in _base_.test_pipeline]
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -1,12 +1,8 @@
 # PYSKL / MMAction2 1.x ST-GCN, NTU RGB+D 120 X-Sub with HRNet 2-D keypoints (COCO-17 graph, 2
-# persons). Model-only (the zoo has no PreNormalize2D yet): the same network serves the joint,
-# bone, joint-motion and bone-motion streams (GenSkeFeat feats j/b/jm/bm of the COCO-17 keypoints;
-# x, y and keypoint score as the 3 channels).
-_base_ = ["../_base_/default_runtime.py"]
+# persons): stgcn_pyskl_ntu60_xsub_hrnet2d_joint.py with 120 classes. Model-only (the zoo has no
+# PreNormalize2D yet): the same network serves the joint, bone, joint-motion and bone-motion
+# streams (GenSkeFeat feats j/b/jm/bm of the COCO-17 keypoints; x, y and keypoint score as the 3
+# channels).
+_base_ = ["stgcn_pyskl_ntu60_xsub_hrnet2d_joint.py"]
 
-model = dict(
-    type="SkeletonRecognizer",
-    backbone=dict(type="PysklSTGCN", graph_cfg=dict(layout="coco17", mode="stgcn_spatial"),
-                  in_channels=3),
-    cls_head=dict(type="GCNHead", in_channels=256, num_classes=120),
-)
+model = dict(cls_head=dict(num_classes=120))

@@ -3,33 +3,14 @@
 # 256-256), NTU RGB+D 60 X-Sub joint stream. PYSKL's 'nturgb+d' graph (hand tip and thumb both
 # linked to the hand) is the zoo layout 'ntu25_pyskl'; the data pipeline keeps 'ntu25'.
 # Weights: zoo://stgcn_ntu60_xsub_joint_mmaction2 or zoo://stgcn_ntu60_xsub_joint_pyskl,
-# converter convert_stgcn_pyskl. The test section reads PYSKL's ntu60_3danno.pkl (PoseDataset,
-# split xsub_val) with the 10-clip, 100-frame protocol; set data_root / ann_file.
-_base_ = ["../_base_/default_runtime.py"]
+# converter convert_stgcn_pyskl. The test section (configs/_base_/datasets/ntu_xsub_3d_test.py)
+# reads PYSKL's ntu60_3danno.pkl (PoseDataset, split xsub_val) with the 10-clip, 100-frame
+# protocol; set data_root / ann_file.
+_base_ = ["../_base_/default_runtime.py", "../_base_/datasets/ntu_xsub_3d_test.py"]
 
-layout = "ntu25"
 model = dict(
     type="SkeletonRecognizer",
     backbone=dict(type="PysklSTGCN", graph_cfg=dict(layout="ntu25_pyskl", mode="stgcn_spatial"),
                   in_channels=3),
     cls_head=dict(type="GCNHead", in_channels=256, num_classes=60),
 )
-
-data_root = "data/nturgbd"
-ann_file = "ntu60_3danno.pkl"
-test_pipeline = [
-    dict(type="PreNormalize3D", layout=layout),
-    dict(type="GenSkeFeat", layout=layout, feats=["j"]),
-    dict(type="UniformSampleFrames", clip_len=100, num_clips=10, test_mode=True),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=2),
-    dict(type="PackSkeletonInputs"),
-]
-test_dataloader = dict(
-    batch_size=8, num_workers=0,
-    sampler=dict(type="DefaultSampler", shuffle=False),
-    dataset=dict(type="PoseDataset", data_root=data_root, ann_file=ann_file, split="xsub_val",
-                 layout=layout, pipeline=test_pipeline),
-)
-test_evaluator = dict(type="AccMetric")
-test_cfg = dict(type="TestLoop")

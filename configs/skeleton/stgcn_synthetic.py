@@ -3,6 +3,9 @@ _base_ = ["../_base_/default_runtime.py"]
 
 layout = "ntu25"
 clip_len = 32
+# Scalars also go to TensorBoard: `uv run tensorboard --logdir work_dirs/stgcn_synthetic`.
+visualizer = dict(type="Visualizer", name="visualizer",
+                  vis_backends=[dict(type="LocalVisBackend"), dict(type="TensorboardVisBackend")])
 
 model = dict(
     type="SkeletonRecognizer",

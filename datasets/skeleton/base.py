@@ -47,12 +47,23 @@ class SkeletonDataset(BaseDataset):
 
     Subclasses implement :meth:`load_samples` and set ``METAINFO`` (``classes`` and
     ``layout``). ``split`` selects a subset (``'train'``/``'test'``/...).
+
+    ``label_fraction`` (0 < f <= 1) keeps a seeded, class-balanced share of the split: from
+    each class ``max(1, round(f * n_c))`` samples drawn with ``label_seed`` (the
+    semi-supervised protocol of the skeleton self-supervision papers, e.g. 1 % / 10 % of
+    NTU-60's labels; the official HiCLR ``Feeder_semi`` draws ``round(f * n_c)`` per class).
     """
 
     METAINFO: dict = dict(classes=(), layout="ntu25")
 
-    def __init__(self, split: str = "train", pipeline: list | None = None, **kwargs):
+    def __init__(self, split: str = "train", pipeline: list | None = None,
+                 label_fraction: float | None = None, label_seed: int = 0, **kwargs):
+        if label_fraction is not None and not 0 < label_fraction <= 1:
+            raise ValueError(f"{type(self).__name__}: label_fraction must be in (0, 1], "
+                             f"got {label_fraction}")
         self.split = split
+        self.label_fraction = label_fraction
+        self.label_seed = label_seed
         kwargs.setdefault("serialize_data", False)
         super().__init__(pipeline=pipeline or [], **kwargs)
 
@@ -62,7 +73,7 @@ class SkeletonDataset(BaseDataset):
 
     @property
     def num_joints(self) -> int | None:
-        from zoo.models.skeleton.graph import get_layout
+        from zoo.layouts import get_layout
 
         return get_layout(self.metainfo["layout"]).num_joints
 
@@ -81,4 +92,25 @@ class SkeletonDataset(BaseDataset):
             where = f" in data_root {describe_path(root)}" if root else ""
             raise EmptySplitError(f"{type(self).__name__}: {self.selection()} selects no "
                                   f"samples{where}; check the split and filters")
-        return [validate_sample(s, self.num_joints) for s in samples]
+        samples = [validate_sample(s, self.num_joints) for s in samples]
+        if self.label_fraction is not None:
+            samples = label_subset(samples, self.label_fraction, self.label_seed)
+        return samples
+
+
+def label_subset(samples: list[dict], fraction: float, seed: int = 0) -> list[dict]:
+    """A class-balanced share of ``samples``: ``max(1, round(fraction * n_c))`` of each
+    class's ``n_c`` samples, drawn with a generator seeded by ``seed``; the original order
+    is kept."""
+    by_class: dict[int, list[int]] = {}
+    for i, s in enumerate(samples):
+        if "label" not in s:
+            raise ValueError(f"{s.get('frame_dir', i)}: label_fraction needs labelled samples")
+        by_class.setdefault(int(s["label"]), []).append(i)
+    rng = np.random.default_rng(seed)
+    keep: list[int] = []
+    for label in sorted(by_class):
+        idx = by_class[label]
+        n = max(1, int(round(fraction * len(idx))))
+        keep += rng.choice(idx, n, replace=False).tolist()
+    return [samples[i] for i in sorted(keep)]

@@ -162,7 +162,8 @@ def dump_pyskl(path: str | Path, annotations: Iterable[dict],
     return Path(path)
 
 
-LAYOUT_OF_JOINTS = {25: "ntu25", 20: "kinect20", 17: "coco17", 18: "openpose18"}
+LAYOUT_OF_JOINTS = {25: "ntu25", 20: "kinect20", 17: "coco17", 18: "openpose18", 33: "mediapipe33",
+                    26: "halpe26", 21: "hand21"}
 
 
 @DATASETS.register_module()
@@ -173,7 +174,7 @@ class PoseDataset(SkeletonDataset):
         ann_file: the pickle.
         split: a key of its ``split`` dict (e.g. ``'xsub_train'``); ``None`` takes all.
         layout: joint layout; default inferred from V (25 ntu25, 20 kinect20, 17 coco17,
-            18 openpose18).
+            18 openpose18, 33 mediapipe33, 26 halpe26, 21 hand21).
         classes: class names (the pickle stores only integer labels).
     """
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from zoo.models.skeleton.graph import get_layout
 
+from zoo.layouts import get_layout
 from zoo.registry import TRANSFORMS
 
 # Joints that define the body frame of each 3-D layout: centre, spine (bottom, top) and
@@ -44,6 +44,7 @@ class PreNormalize3D:
 
     def __init__(self, layout: str = "ntu25", align_spine: bool = True,
                  align_shoulders: bool = True):
+        layout = get_layout(layout).name
         if layout not in BODY_FRAME:
             raise KeyError(f"PreNormalize3D has no body frame for layout {layout!r}; "
                            f"known: {sorted(BODY_FRAME)}")

@@ -33,3 +33,26 @@ def test_results_record_learning_accuracy_time_and_peak_memory(tmp_path):
     rss = r["task_peak_rss_mb"]
     assert 50 < rss[0] <= rss[1] < 64_000  # MiB of a Python + torch process, never falling
     assert r["task_peak_cuda_mb"] == [None, None]  # CPU run
+    top5 = np.array(r["top5_accuracy_matrix"], dtype=float)
+    assert top5[0, 0] == 100.0  # 5 classes seen after task 1: trivially in the top 5
+    assert (top5[1] >= m[1] - 1e-3).all()  # top-5 is never below top-1
+    assert r["top5_average_accuracy"] == pytest.approx(top5[1].mean(), abs=1e-3)
+
+
+def test_top5_accuracy_on_a_hand_case():
+    import torch
+
+    from zoo.continual import ClassIncrementalScenario
+    from zoo.continual.evaluation import topk_task_accuracies
+
+    scenario = ClassIncrementalScenario(classes=range(6), num_tasks=2, shuffle=False)
+    scores = torch.tensor([[6.0, 5, 4, 3, 2, 1],   # label 5 is 6th: miss
+                           [1.0, 2, 3, 4, 5, 6],   # label 0 is 6th: miss
+                           [6.0, 5, 4, 3, 2, 1],   # label 1 2nd: hit
+                           [0.0, 9, 1, 2, 3, 4]])  # label 4: 2nd: hit
+    labels = torch.tensor([5, 0, 1, 4])
+    # task 0 (labels 0-2): samples 1 (miss) and 2 (hit); task 1 (3-5): samples 0 and 3
+    acc = topk_task_accuracies(scores, labels, scenario, 1, k=5)
+    np.testing.assert_allclose(acc, [50.0, 50.0])
+    np.testing.assert_allclose(topk_task_accuracies(scores[1:3, :3], labels[1:3], scenario, 0),
+                               [100.0])  # k capped at the 3 seen classes

@@ -9,6 +9,7 @@ from zoo.continual.strategies.er_ace import ERACE, asymmetric_ce
 from zoo.continual.strategies.ewc import EWC, OnlineEWC
 from zoo.continual.strategies.gdumb import GDumb, GreedyBalancedMemory, reinitialise
 from zoo.continual.strategies.importance import MAS, SI, output_norm_sensitivity
+from zoo.continual.strategies.ranpac import RanPAC, choose_ridge, ridge_solve
 from zoo.continual.strategies.simplecil import SimpleCIL
 from zoo.continual.strategies.wa import WA, align_weights
 from zoo.registry import STRATEGIES
@@ -41,7 +42,8 @@ def flat_grad(loss, model):
 def test_registered_with_families():
     for name, family in [("AGEM", "replay"), ("ERACE", "replay"), ("SI", "regularisation"),
                          ("MAS", "regularisation"), ("OnlineEWC", "regularisation"),
-                         ("GDumb", "replay"), ("WA", "replay"), ("SimpleCIL", "other")]:
+                         ("GDumb", "replay"), ("WA", "replay"), ("SimpleCIL", "other"),
+                         ("RanPAC", "other")]:
         assert STRATEGIES.get(name).family == family
 
 
@@ -307,6 +309,46 @@ def test_simplecil_prototypes_are_class_means_and_prediction_is_cosine(stub_loop
     torch.testing.assert_close(scores, cos, rtol=1e-5, atol=1e-6)
 
 
+# RanPAC -------------------------------------------------------------------------------------
+def test_ranpac_readout_is_the_ridge_solution_over_all_tasks(stub_loop):
+    model = tiny_classifier(2)
+    rp = RanPAC(projection_dim=16, ridge=0.5)
+    rp.setup(stub_loop)
+    rp.prepare_model(model, 0)
+    assert not any(p.requires_grad for p in model.parameters()) and not RanPAC.trains
+    rp.after_task(model, 0)
+    rp.after_task(model, 1)
+    hs, ys = [], []
+    model.eval()
+    for task in range(2):
+        x, y = stub_loop.collect(stub_loop.task_dataset(task))
+        with torch.no_grad():
+            hs.append(torch.relu(model.embed(x).double() @ rp.projection))
+        ys.append(F.one_hot(y, 4).double())
+    h, y = torch.cat(hs), torch.cat(ys)
+    w = rp.readout
+    # stationary point of ||h w - y||^2 + 0.5 ||w||^2
+    grad = h.T @ (h @ w - y) + 0.5 * w
+    assert grad.abs().max() < 1e-6 * (h.T @ y).abs().max()
+    torch.testing.assert_close(w, torch.linalg.solve(h.T @ h + 0.5 * torch.eye(16), h.T @ y))
+    x, _ = stub_loop.collect(stub_loop.task_dataset(1), limit=5)
+    with torch.no_grad():
+        expected = (torch.relu(model.embed(x).double() @ rp.projection) @ w).float()
+    torch.testing.assert_close(rp.predict(model, x), expected)
+
+
+def test_ridge_choice_follows_the_held_out_error():
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    clean = h @ torch.randn(5, 2, generator=g, dtype=torch.float64)
+    assert choose_ridge(h, clean, torch.Generator().manual_seed(1)) <= 1e-2  # exact fit
+    wide = torch.randn(60, 30, generator=g, dtype=torch.float64)  # 48 fitted samples
+    noise = torch.randn(60, 2, generator=g, dtype=torch.float64)
+    assert choose_ridge(wide, noise, torch.Generator().manual_seed(1)) >= 1e2  # nothing to fit
+    gram, c = h.T @ h, h.T @ clean
+    torch.testing.assert_close(ridge_solve(gram, c, 0.0), torch.linalg.lstsq(h, clean).solution)
+
+
 # learns or remembers on split digits ------------------------------------------------------
 def _two_task_run(tmp_path, strategy, epochs=3):
     """Digits 0-1 then 2-3, a small CNN, ``epochs`` per task: the results."""
@@ -344,7 +386,8 @@ def finetune_matrix(tmp_path_factory):
     (dict(type="SI", lambda_=100.0), 3), (dict(type="MAS", lambda_=100.0), 3),
     (dict(type="OnlineEWC", lambda_=1e4), 3),
     (dict(type="GDumb", memory_size=100), 15),  # retrained from scratch on 100 samples
-    (dict(type="WA", memory_size=100), 3), (dict(type="SimpleCIL"), 1)],
+    (dict(type="WA", memory_size=100), 3), (dict(type="SimpleCIL"), 1),
+    (dict(type="RanPAC", projection_dim=500), 1)],
     ids=lambda s: s["type"] if isinstance(s, dict) else str(s))
 def test_learns_the_new_task_and_remembers_more_than_fine_tuning(tmp_path, strategy, epochs,
                                                                  finetune_matrix):

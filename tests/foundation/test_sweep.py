@@ -81,6 +81,14 @@ def test_table_is_the_mean_and_sample_std_of_the_runs(fake, tmp_path):
     again = sweep.run_sweep(config, seeds=[0], grid=["lam=1"], out=out, train_script=script,
                             reuse=True)
     assert again["runs"][0]["seconds"] == 0.0
+    # an unfinished run is retried with --move-old-run (tools/train.py's guard of used dirs)
+    (out / "runs/lam-5/seed0/continual_results.json").unlink()
+    (out / "runs/lam-5/seed0/partial.log").write_text("killed")
+    retried = sweep.run_sweep(config, seeds=[0], grid=["lam=5"], out=out, train_script=script,
+                              reuse=True)
+    assert retried["runs"][0]["status"] == "ok"
+    assert "--move-old-run" in retried["runs"][0]["args"]
+    assert not any("--move-old-run" in r["args"] for r in payload["runs"])
 
 
 def test_failed_runs_are_reported_and_left_out_of_the_mean(fake, tmp_path):

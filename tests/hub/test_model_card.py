@@ -6,7 +6,7 @@ import torch
 
 from zoo.cli import main
 from zoo.hub.card import entry_card
-from zoo.hub.index import IMAGE, MODEL_INDEX, SKELETON
+from zoo.hub.index import IMAGE, MODEL_INDEX, POSE, SKELETON
 from zoo.model_card import checkpoint_card
 
 ALL = sorted(MODEL_INDEX)
@@ -30,6 +30,9 @@ def test_every_entry_has_a_card(name):
         assert spec["shape"] == [1, spec["persons"], spec["frames"], spec["joints"], 3]
         if entry.dataset.startswith("NTU"):
             assert f"label_map_ntu{entry.num_classes}.txt" in card["classes"]
+    elif entry.task == POSE:  # a pose estimator (zoo.pose), not a classifier
+        assert spec["kind"] == "image" and card["classes"] == ["background", "person"]
+        assert "17 COCO keypoints" in spec["output"]
     else:
         assert entry.task == IMAGE and spec["size"] == [3, 224, 224]
         assert spec["mean"] == pytest.approx([0.485, 0.456, 0.406])

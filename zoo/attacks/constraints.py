@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import torch
 
-from zoo.models.skeleton.graph import get_layout
+from zoo.layouts import get_layout
 
 # Blend weights tried by the bone-length projection, largest first; 0 always fits.
 BLEND_GRID = (1.0, 0.75, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.models.skeleton.graph import get_layout
+from zoo.layouts import get_layout
 from zoo.visualization import _figure, save_figure
 
 

@@ -50,6 +50,19 @@ def task_accuracies(scores: torch.Tensor, labels: torch.Tensor,
     return cil, til
 
 
+def topk_task_accuracies(scores: torch.Tensor, labels: torch.Tensor,
+                         scenario: ClassIncrementalScenario, task: int, k: int = 5
+                         ) -> np.ndarray:
+    """Class-incremental top-``k`` accuracy (percent) of tasks ``0..task``: the label is among
+    the ``k`` highest scores over all seen classes (``k`` is capped at the number of seen
+    classes, where the accuracy is trivially 100)."""
+    k = min(k, scores.shape[1])
+    task_of = torch.as_tensor(scenario.task_of_incremental_label())[labels]
+    hit = (scores.topk(k, dim=1).indices == labels[:, None]).any(1)
+    return np.array([100.0 * hit[task_of == j].float().mean().item()
+                     for j in range(task + 1)])
+
+
 @torch.no_grad()
 def metric_row(model, metric_cfg: dict, task_loaders: Sequence) -> dict[str, np.ndarray]:
     """``metric_cfg`` (a ``METRICS`` config) on the evaluation data of each seen task (one

@@ -45,7 +45,7 @@ from . import sync
 from .checkpoint import plain, resume_run, save_task_checkpoint, take_over_resume, task_payload
 from .context import StrategyContext
 from .dataset import ClassIncrementalSubset, evaluation_data, loader_like
-from .evaluation import metric_row, predict_scores, task_accuracies
+from .evaluation import metric_row, predict_scores, task_accuracies, topk_task_accuracies
 from .head import set_num_classes
 from .results import AccuracyRecord, write_results
 from .scenario import ClassIncrementalScenario, check_scenario_config, dataset_labels
@@ -363,6 +363,8 @@ class ContinualTrainLoop(BaseLoop):
         labels = self.gather_ordered(labels, len(dataset))
         cil, til = task_accuracies(scores, labels, self.scenario, task)
         self.record.add_row(task, cil, til)
+        self.record.add_top5_row(task, topk_task_accuracies(scores, labels, self.scenario,
+                                                            task, k=5))
         row = " ".join(f"{a:.1f}" for a in cil)
         self.logger.info(f"Continual task {task + 1}: accuracy on tasks 1..{task + 1}: {row} "
                          f"(mean {cil.mean():.2f}; task-aware mean {til.mean():.2f})")

@@ -17,6 +17,9 @@ METRIC_DEFINITIONS = (
     "average_accuracy = mean_j R[T-1][j]; average_incremental_accuracy = mean_i "
     "mean_{j<=i} R[i][j]; forgetting = mean_{j<T-1} max_{l<T-1} R[l][j]-R[T-1][j]; "
     "backward_transfer = mean_{j<T-1} R[T-1][j]-R[j][j]; learning_accuracy = mean_j R[j][j]; "
+    "top5_accuracy_matrix: the label among the 5 highest scores over all seen classes "
+    "(trivially 100 while 5 or fewer classes are seen); top5_average_accuracy = its "
+    "mean_j R5[T-1][j]; "
     "task_peak_rss_mb = the process's peak resident memory up to the end of each task "
     "(getrusage, never decreases); task_peak_cuda_mb = peak CUDA memory allocated during each "
     "task (null without CUDA)")
@@ -32,6 +35,7 @@ class AccuracyRecord:
         self.matrix = np.full((num_tasks, num_tasks), np.nan)
         self.task_aware_matrix = np.full((num_tasks, num_tasks), np.nan)
         self.metric_matrices: dict[str, np.ndarray] = {}
+        self.top5_matrix = np.full((num_tasks, num_tasks), np.nan)
         self.task_times: list[float] = []
         self.task_peak_rss_mb: list[float] = []
         self.task_peak_cuda_mb: list[float | None] = []
@@ -39,6 +43,9 @@ class AccuracyRecord:
     def add_row(self, task: int, cil: np.ndarray, til: np.ndarray) -> None:
         self.matrix[task, :task + 1] = cil
         self.task_aware_matrix[task, :task + 1] = til
+
+    def add_top5_row(self, task: int, top5: np.ndarray) -> None:
+        self.top5_matrix[task, :task + 1] = top5
 
     def add_metric_row(self, task: int, row: dict[str, np.ndarray]) -> None:
         for key, values in row.items():
@@ -51,10 +58,16 @@ class AccuracyRecord:
         done = int((~np.isnan(np.diag(matrix))).sum()) if upto is None else upto
         return continual_metrics(matrix, done) if done else {}
 
+    def top5_average(self) -> float | None:
+        """Mean top-5 accuracy over the tasks after the last finished task."""
+        done = int((~np.isnan(np.diag(self.top5_matrix))).sum())
+        return round(float(self.top5_matrix[done - 1, :done].mean()), 4) if done else None
+
     # task checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict:
         return dict(matrix=torch.from_numpy(self.matrix.copy()),
                     task_aware_matrix=torch.from_numpy(self.task_aware_matrix.copy()),
+                    top5_matrix=torch.from_numpy(self.top5_matrix.copy()),
                     task_times=list(self.task_times),
                     task_peak_rss_mb=list(self.task_peak_rss_mb),
                     task_peak_cuda_mb=[-1.0 if m is None else m for m in self.task_peak_cuda_mb])
@@ -63,6 +76,8 @@ class AccuracyRecord:
         self.matrix = state["matrix"].numpy().copy()
         self.task_aware_matrix = state["task_aware_matrix"].numpy().copy()
         self.task_times = [float(t) for t in state["task_times"]]
+        if "top5_matrix" in state:  # absent from checkpoints written before top-5
+            self.top5_matrix = state["top5_matrix"].numpy().copy()
         # checkpoints written before the memory record have no such keys
         self.task_peak_rss_mb = [float(m) for m in state.get("task_peak_rss_mb", [])]
         self.task_peak_cuda_mb = [None if m < 0 else float(m)
@@ -81,6 +96,8 @@ class AccuracyRecord:
             task_aware_accuracy_matrix=clean(self.task_aware_matrix),
             metrics=self.metrics(),
             task_aware_metrics=self.metrics(task_aware=True),
+            top5_accuracy_matrix=clean(self.top5_matrix),
+            top5_average_accuracy=self.top5_average(),
             task_train_seconds=[round(t, 3) for t in self.task_times],
             task_peak_rss_mb=[round(m, 1) for m in self.task_peak_rss_mb],
             task_peak_cuda_mb=[None if m is None else round(m, 1)

@@ -8,6 +8,7 @@ from typing import Any
 from zoo.model_card import (
     CARD_VERSION,
     MEASURED_FILE,
+    POSE_INPUT,
     STREAMS,
     _arch_complexity,
     _complexity,
@@ -33,7 +34,7 @@ def entry_card(name: str, complexity: bool = True) -> dict:
     """The card of index entry ``name`` (builds its model for params / GFLOPs unless
     ``complexity=False``)."""
     from zoo.hub.api import _find_config
-    from zoo.hub.index import get_entry
+    from zoo.hub.index import POSE, get_entry
 
     entry = get_entry(name)
     card: dict[str, Any] = {
@@ -44,6 +45,12 @@ def entry_card(name: str, complexity: bool = True) -> dict:
         "licence": entry.licence, "source": entry.source, "paper": paper_of(entry.name),
         "weights": entry.urls[0], "converter": entry.converter, "config": entry.config,
     }
+    if entry.task == POSE:
+        card["input"] = POSE_INPUT
+        card["pipeline"] = [POSE_INPUT["preprocessing"]]
+        card["model"] = "torchvision keypointrcnn_resnet50_fpn (POSE_ESTIMATORS 'keypoint_rcnn')"
+        card["classes"] = ["background", "person"]
+        return _ordered(card)
     if entry.arch is not None:
         card["input"] = _image_input(entry)
         card["pipeline"] = [card["input"]["preprocessing"]] if card["input"] else None

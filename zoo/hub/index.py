@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 SKELETON = "skeleton-action-recognition"
 IMAGE = "image-classification"
+POSE = "pose-estimation"
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,20 @@ _ENTRIES: tuple[ModelEntry, ...] = (
         safetensors_url="https://huggingface.co/timm/resnet18.tv_in1k/resolve/main/"
                         "model.safetensors",
         notes=_TV_NOTE.format(tag="resnet18.tv_in1k"),
+    ),
+    # --- Pose estimation (tools/data/extract_pose.py --estimator keypoint_rcnn) ------------
+    ModelEntry(
+        name="keypointrcnn_resnet50_fpn_coco", task=POSE,
+        dataset="COCO 2017 person keypoints (COCO-17)",
+        urls=("https://download.pytorch.org/models/keypointrcnn_resnet50_fpn_coco-fc266e95.pth",),
+        sha256="fc266e95", source="https://github.com/pytorch/vision",
+        licence="BSD-3-Clause", metric={"box_map": 54.6, "kp_map": 65.0}, num_classes=2,
+        head="roi_heads.box_predictor",
+        notes=("URL, hash prefix (torch.hub file-name convention) and COCO val2017 box/keypoint "
+               "mAP from the installed torchvision's KeypointRCNN_ResNet50_FPN_Weights.COCO_V1. "
+               "Plain torchvision key names (no converter). Not a zoo config model: it is the "
+               "`keypoint_rcnn` entry of the POSE_ESTIMATORS registry (zoo.pose), which builds "
+               "torchvision's architecture and loads these weights."),
     ),
 )
 

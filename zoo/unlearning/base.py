@@ -8,6 +8,7 @@ disentanglement projection (:mod:`zoo.unlearning.projection`) before the two are
 """
 from __future__ import annotations
 
+import copy
 import itertools
 
 import torch
@@ -35,6 +36,33 @@ class BaseUnlearner:
 
 def ce(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(model.logits(inputs), labels)
+
+
+def random_init_model(model: nn.Module, cfg=None, seed: int = 0) -> nn.Module:
+    """A randomly initialised model of the same architecture as ``model``, in eval mode: the
+    config's model freshly built (``zoo.apis.init_model`` without a checkpoint) under a fixed
+    seed, or without a config a copy of ``model`` whose modules all run their own
+    ``reset_parameters`` / ``reset_running_stats``. Used as the incompetent teacher of
+    bad-teacher distillation and as the reference of the ZRF score. The global RNG state is
+    restored afterwards."""
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        if cfg is not None:
+            from zoo.apis import init_model
+
+            fresh = init_model(cfg)
+        else:
+            fresh = copy.deepcopy(model)
+            for module in fresh.modules():
+                if hasattr(module, "reset_running_stats"):
+                    module.reset_running_stats()
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+    finally:
+        torch.random.set_rng_state(state)
+    device = next(model.parameters()).device
+    return fresh.to(device).eval()
 
 
 def make_optimizer(params, name: str, lr: float, momentum: float = 0.9,
@@ -89,6 +117,12 @@ class GradientUnlearner(BaseUnlearner):
     def after_step(self, model: nn.Module) -> None:
         """Called after every optimiser step."""
 
+    def before_epoch(self, epoch: int) -> None:
+        """Called before every epoch (0-based)."""
+
+    def edit_gradients(self, params: list[nn.Parameter]) -> None:
+        """Called once ``p.grad`` holds the summed update, before clipping and the step."""
+
     def train_mode(self) -> bool:
         return True
 
@@ -114,7 +148,12 @@ class GradientUnlearner(BaseUnlearner):
         logger = MMLogger.get_current_instance()
         model.train(self.train_mode())
         for epoch in range(self.epochs):
-            if self.steps == "retain" or not has_forget:
+            self.before_epoch(epoch)
+            if not self.uses_retain_data:  # forget-only unlearners never load retain data
+                main = ctx.loader("forget", model, batch_size=self.batch_size)
+                pairs = ((f, None) for f in main)
+                total = ctx.num_batches("forget", self.batch_size)
+            elif self.steps == "retain" or not has_forget:
                 main = ctx.loader("retain", model, batch_size=self.batch_size)
                 other = ctx.cycle("forget", model, batch_size=self.batch_size) \
                     if has_forget else itertools.repeat(None)
@@ -157,6 +196,7 @@ class GradientUnlearner(BaseUnlearner):
                 log["retain_loss"] = float(lr_.detach())
         for p, g in zip(params, total):
             p.grad = g.detach()
+        self.edit_gradients(params)
         if self.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
         opt.step()

@@ -48,14 +48,20 @@ def _label(info: dict, source: str, k: int) -> int:
 
 
 def train_index(dataset, source: str = "training split") -> TrainIndex:
-    """Labels and ids (``frame_dir`` or position) of every sample of ``dataset``."""
-    labels, ids = [], []
+    """Labels, ids (``frame_dir`` or position) and, for super-class data sets, sub-class
+    labels (``fine_label``) of every sample of ``dataset``."""
+    labels, ids, fine = [], [], []
     for k in range(len(dataset)):
         info = dataset.get_data_info(k)
         labels.append(_label(info, source, k))
         ids.append(str(info["frame_dir"]) if "frame_dir" in info else str(k))
-    classes = tuple(dataset.metainfo.get("classes", ())) if hasattr(dataset, "metainfo") else ()
-    return TrainIndex(np.array(labels), ids, classes, len(classes) or 0, source)
+        fine.append(info.get("fine_label"))
+    meta = getattr(dataset, "metainfo", {}) or {}
+    classes = tuple(meta.get("classes", ()))
+    has_fine = len(fine) > 0 and all(f is not None for f in fine)
+    return TrainIndex(np.array(labels), ids, classes, len(classes) or 0, source,
+                      np.array(fine, dtype=np.int64) if has_fine else None,
+                      tuple(meta.get("fine_classes", ())))
 
 
 def _preprocess(model, batch: dict, training: bool) -> Batch:
@@ -99,9 +105,12 @@ class UnlearnContext:
         self.index.num_classes = self.num_classes
         self.train_eval = cache_split(model, train_eval, eval_batch_size)
         self.test_eval = cache_split(model, test_set, eval_batch_size)
+        #: sub-class of each test sample (super-class data sets), else None
+        self.test_fine_labels = train_index(test_set, "test split").fine_labels
         self._generator = torch.Generator().manual_seed(seed)
         self.forgotten = np.zeros(len(self.index.ids), bool)  # all requests so far
         self.forget_classes: set[int] = set()
+        self.forget_subclasses: set[int] = set()
         self.forget_idx = np.zeros(0, np.int64)  # the current request's samples
 
     # ---- requests -------------------------------------------------------------------
@@ -109,6 +118,7 @@ class UnlearnContext:
         """Forget nothing (before a new unlearning run on the same data)."""
         self.forgotten[:] = False
         self.forget_classes = set()
+        self.forget_subclasses = set()
         self.forget_idx = np.zeros(0, np.int64)
         self._generator.manual_seed(self.seed)
 
@@ -118,7 +128,21 @@ class UnlearnContext:
         self.forget_idx = idx
         self.forgotten[idx] = True
         self.forget_classes |= classes
+        if request.subclasses:
+            self.forget_subclasses |= self.index.resolve_subclasses(request)
         return idx
+
+    def test_forget_mask(self) -> np.ndarray:
+        """Test samples of what is forgotten: of forgotten classes, and of forgotten
+        sub-classes (super-class data sets)."""
+        labels = self.test_eval.labels.numpy()
+        mask = np.isin(labels, sorted(self.forget_classes))
+        if self.forget_subclasses:
+            if self.test_fine_labels is None:
+                raise ValueError("sub-classes are forgotten but the test split has no "
+                                 "'fine_label'")
+            mask |= np.isin(self.test_fine_labels, sorted(self.forget_subclasses))
+        return mask
 
     @property
     def retain_idx(self) -> np.ndarray:
@@ -150,6 +174,20 @@ class UnlearnContext:
         for batch in loader:
             yield _preprocess(model, batch, training)
 
+    def batch(self, idx: Sequence[int], model, training: bool = True) -> Batch:
+        """One batch ``(inputs, labels)`` of the training samples ``idx``, in that order
+        (train pipeline)."""
+        idx = [int(i) for i in idx]
+        if not idx:
+            raise ValueError("batch(): no sample index given")
+        loader = DataLoader(Subset(self.train_set, idx), batch_size=len(idx), shuffle=False,
+                            collate_fn=pseudo_collate)
+        return _preprocess(model, next(iter(loader)), training)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A permutation of ``range(n)`` from the context's seeded generator."""
+        return torch.randperm(n, generator=self._generator).numpy()
+
     def num_batches(self, which: str, batch_size: int | None = None) -> int:
         return -(-len(self._indices(which)) // (batch_size or self.batch_size))
 
@@ -163,16 +201,34 @@ class UnlearnContext:
         return EvalSet(self.train_eval.inputs[idx], self.train_eval.labels[idx])
 
 
+def _pipeline_holder(dataset_cfg: dict) -> dict:
+    """The (innermost) dataset config that carries the pipeline of a possibly wrapped
+    dataset config."""
+    while "pipeline" not in dataset_cfg and isinstance(dataset_cfg.get("dataset"), dict):
+        dataset_cfg = dataset_cfg["dataset"]
+    return dataset_cfg
+
+
+def train_split_eval_cfg(cfg) -> dict:
+    """The training split's dataset config with the test pipeline (no augmentation), also
+    inside a wrapper such as ``SuperclassDataset`` (which keeps the pipeline in its inner
+    ``dataset``)."""
+    eval_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    target = _pipeline_holder(eval_cfg)
+    source = _pipeline_holder(copy.deepcopy(cfg.test_dataloader.dataset))
+    if "pipeline" in source:
+        target["pipeline"] = copy.deepcopy(source["pipeline"])
+    else:
+        target.pop("pipeline", None)
+    return eval_cfg
+
+
 def build_context(cfg, model, seed: int = 0) -> UnlearnContext:
     """Build the datasets of a config (train pipeline, train split with the test pipeline,
     test split) and the context around them."""
     train_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     test_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    eval_cfg = copy.deepcopy(train_cfg)
-    if "pipeline" in test_cfg:
-        eval_cfg["pipeline"] = copy.deepcopy(test_cfg["pipeline"])
-    else:
-        eval_cfg.pop("pipeline", None)
+    eval_cfg = train_split_eval_cfg(cfg)
     return UnlearnContext(
         model, build_dataset(train_cfg), build_dataset(eval_cfg), build_dataset(test_cfg),
         batch_size=cfg.train_dataloader.get("batch_size", 64), cfg=cfg, seed=seed,

@@ -22,17 +22,22 @@ class ForgetRequestError(ValueError):
 
 @dataclass(frozen=True)
 class ForgetRequest:
-    """One forget request: whole ``classes`` and/or single sample ``ids``."""
+    """One forget request: whole ``classes``, single sample ``ids`` and/or ``subclasses``
+    (original classes of a super-class data set, see ``SuperclassDataset``: their samples
+    are forgotten while the model's class, the super-class, is kept)."""
 
     classes: tuple = ()
     ids: tuple = ()
     name: str = ""
+    subclasses: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
-        if not self.classes and not self.ids:
-            raise ForgetRequestError("a forget request needs classes or sample ids")
+        object.__setattr__(self, "subclasses", tuple(self.subclasses))
+        if not self.classes and not self.ids and not self.subclasses:
+            raise ForgetRequestError(
+                "a forget request needs classes or sample ids (or sub-classes)")
 
     def describe(self) -> str:
         if self.name:
@@ -40,12 +45,17 @@ class ForgetRequest:
         parts = []
         if self.classes:
             parts.append("classes " + ",".join(str(c) for c in self.classes))
+        if self.subclasses:
+            parts.append("sub-classes " + ",".join(str(c) for c in self.subclasses))
         if self.ids:
             parts.append(f"{len(self.ids)} sample ids")
         return " + ".join(parts)
 
     def to_dict(self) -> dict:
-        return dict(classes=list(self.classes), ids=list(self.ids), name=self.name)
+        out = dict(classes=list(self.classes), ids=list(self.ids), name=self.name)
+        if self.subclasses:
+            out["subclasses"] = list(self.subclasses)
+        return out
 
 
 def read_id_file(path: str | Path) -> list[str]:
@@ -90,14 +100,15 @@ def read_request_file(path: str | Path) -> list[ForgetRequest]:
     for k, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ForgetRequestError(f"{path}: request {k} is not an object")
-        unknown = set(entry) - {"classes", "ids", "id_file", "name"}
+        unknown = set(entry) - {"classes", "ids", "id_file", "name", "subclasses"}
         if unknown:
             raise ForgetRequestError(f"{path}: request {k} has unknown keys {sorted(unknown)}")
         ids = list(entry.get("ids", []))
         if "id_file" in entry:
             ids += read_id_file(path.parent / entry["id_file"])
         try:
-            requests.append(ForgetRequest(entry.get("classes", []), ids, entry.get("name", "")))
+            requests.append(ForgetRequest(entry.get("classes", []), ids, entry.get("name", ""),
+                                          entry.get("subclasses", [])))
         except ForgetRequestError as exc:
             raise ForgetRequestError(f"{path}: request {k}: {exc}") from exc
     return requests
@@ -112,9 +123,14 @@ class TrainIndex:
     classes: Sequence[str] = field(default_factory=tuple)
     num_classes: int = 0
     source: str = "training split"
+    #: original classes of a super-class data set (``None``: the data set has none)
+    fine_labels: np.ndarray | None = None
+    fine_classes: Sequence[str] = field(default_factory=tuple)
 
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int64)
+        if self.fine_labels is not None:
+            self.fine_labels = np.asarray(self.fine_labels, dtype=np.int64)
         if len(self.labels) != len(self.ids):
             raise ValueError("labels and ids differ in length")
         if len(set(self.ids)) != len(self.ids):
@@ -137,6 +153,26 @@ class TrainIndex:
             f"forget class {cls!r} does not exist in {self.source} (classes: "
             f"{', '.join(map(str, self.classes)) or '0..' + str(self.num_classes - 1)})")
 
+    def subclass_index(self, cls) -> int:
+        """A sub-class (original class of a super-class data set) by index or name."""
+        if self.fine_labels is None:
+            raise ForgetRequestError(
+                f"{self.source} has no sub-classes (no 'fine_label'; wrap the data set in "
+                "SuperclassDataset to forget a sub-class)")
+        n = len(self.fine_classes) or int(self.fine_labels.max()) + 1
+        if isinstance(cls, (int, np.integer)) or (isinstance(cls, str) and cls.isdigit()):
+            if not 0 <= int(cls) < n:
+                raise ForgetRequestError(f"forget sub-class {cls} does not exist in "
+                                         f"{self.source}: valid sub-classes are 0..{n - 1}")
+            return int(cls)
+        if cls in list(self.fine_classes):
+            return list(self.fine_classes).index(cls)
+        raise ForgetRequestError(f"forget sub-class {cls!r} does not exist in {self.source} "
+                                 f"(sub-classes: {', '.join(map(str, self.fine_classes))})")
+
+    def resolve_subclasses(self, request: ForgetRequest) -> set[int]:
+        return {self.subclass_index(c) for c in request.subclasses}
+
     def resolve(self, request: ForgetRequest) -> tuple[np.ndarray, set[int]]:
         """Positions of the samples a request selects, and its forgotten classes."""
         classes = {self.class_index(c) for c in request.classes}
@@ -150,6 +186,8 @@ class TrainIndex:
                 f"{'frame_dir names' if not self.ids[0].isdigit() else 'positions 0..'}"
                 f"{'' if not self.ids[0].isdigit() else len(self.ids) - 1})")
         mask[[self._position[i] for i in request.ids]] = True
+        if request.subclasses:
+            mask |= np.isin(self.fine_labels, sorted(self.resolve_subclasses(request)))
         if not mask.any():
             raise ForgetRequestError(f"request {request.describe()!r} selects no sample")
         return np.flatnonzero(mask), classes

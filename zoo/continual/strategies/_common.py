@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from zoo.losses.contrastive import supcon_loss  # noqa: F401  (the strategies' SupCon)
+
 
 class TensorAugment:
     """A random second view of packed inputs of any modality.
@@ -29,22 +31,3 @@ class TensorAugment:
             dy, dx = torch.randint(0, 2 * s + 1, (2,)).tolist()
             out = padded[..., dy:dy + x.shape[2], dx:dx + x.shape[3]]
         return out
-
-
-def supcon_loss(features: torch.Tensor, labels: torch.Tensor, temperature: float
-                ) -> torch.Tensor:
-    """Supervised contrastive loss (Khosla et al., NeurIPS 2020, L^sup_out) of L2-normalised
-    ``features [N, D]``: for each anchor the mean log-probability of its positives (same label,
-    not itself) among all other samples. Anchors without a positive are skipped."""
-    n = len(features)
-    sim = features @ features.T / temperature
-    self_mask = torch.eye(n, dtype=torch.bool, device=features.device)
-    sim = sim.masked_fill(self_mask, float("-inf"))
-    log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
-    positives = (labels[:, None] == labels[None, :]) & ~self_mask
-    count = positives.sum(1)
-    valid = count > 0
-    if not valid.any():
-        return features.sum() * 0.0
-    mean_log_pos = (log_prob.masked_fill(~positives, 0.0)).sum(1)[valid] / count[valid]
-    return -mean_log_pos.mean()

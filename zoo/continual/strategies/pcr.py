@@ -6,39 +6,13 @@ import math
 import torch
 import torch.nn.functional as F
 
+from zoo.losses.contrastive import proxy_contrastive_loss
 from zoo.registry import STRATEGIES
 
 from ..buffers import ReservoirBuffer
 from ..head import classifier_of
 from ._common import TensorAugment
 from .base import Strategy
-
-
-def proxy_contrastive_loss(features: torch.Tensor, proxies: torch.Tensor, labels: torch.Tensor,
-                           temperature: float, sample_pairs: bool = False) -> torch.Tensor:
-    """PCR's loss: a supervised contrastive loss whose anchors are the normalised sample
-    features and whose contrast set is the proxies (classifier rows) of the labels present in
-    the batch, one per sample as in the official ``SupConLoss(contrast_mode='proxy')``; the
-    positives of anchor ``i`` are the proxies of its own class. Proxies of classes absent
-    from the batch get no gradient — the point of PCR.
-
-    With ``sample_pairs`` (HPCR's contrastive component) the other samples' features join the
-    contrast set (positives: same label, excluding the anchor itself).
-    """
-    f = F.normalize(features, dim=1)
-    p = F.normalize(proxies[labels], dim=1)
-    same = labels[:, None] == labels[None, :]
-    logits = f @ p.T / temperature
-    positives = same
-    if sample_pairs:
-        n = len(f)
-        eye = torch.eye(n, dtype=torch.bool, device=f.device)
-        sample_logits = (f @ f.T / temperature).masked_fill(eye, float("-inf"))
-        logits = torch.cat([logits, sample_logits], dim=1)
-        positives = torch.cat([same, same & ~eye], dim=1)
-    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    mean_log_pos = log_prob.masked_fill(~positives, 0.0).sum(1) / positives.sum(1)
-    return -mean_log_pos.mean()
 
 
 def cosine_logits(features: torch.Tensor, proxies: torch.Tensor, temperature: float

@@ -1,0 +1,6 @@
+# Split digits, RanPAC: 1000-d random ReLU projection of the frozen backbone's embedding and a
+# ridge read-out (lambda chosen per task on a 20 % hold-out of the task's training features).
+# As ./simplecil.py, the SmallCNN keeps its random initial weights (no digits-pretrained
+# backbone exists); set load_from for a pretrained one.
+_base_ = ["./finetune.py"]
+train_cfg = dict(strategy=dict(_delete_=True, type="RanPAC", projection_dim=1000))
