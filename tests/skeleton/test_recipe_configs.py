@@ -118,3 +118,16 @@ def test_msr_recipe_moves_to_another_data_set_with_cfg_options(name, clip_len):
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 1, clip_len, 25, 3)).shape == (1, 60)
+
+
+@pytest.mark.parametrize("name", MSR)
+def test_save_best_names_a_metric_the_evaluator_reports(name):
+    """CheckpointHook(save_best=KEY) fails after the first validation when KEY is not one of
+    the evaluator's keys (it was 'acc/top1'; AccMetric reports 'top1')."""
+    from zoo.registry import METRICS
+
+    cfg = read_config(RECIPES / name)
+    metric = METRICS.build(cfg.val_evaluator)
+    scores = np.eye(cfg.num_classes, dtype=np.float32)[:5]
+    keys = metric.compute_metrics([dict(score=s, label=i) for i, s in enumerate(scores)])
+    assert cfg.default_hooks.checkpoint.save_best in keys

@@ -66,4 +66,4 @@ param_scheduler = [
          gamma=0.1),
 ]
 default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=5, max_keep_ckpts=2,
-                                     save_best="acc/top1", rule="greater"))
+                                     save_best="top1", rule="greater"))
