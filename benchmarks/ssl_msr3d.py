@@ -28,9 +28,10 @@ import os.path as osp
 import re
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
+
+from zoo.fileio import atomic_write_text
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = {"HiCLR": "configs/selfsup/hiclr_stgcn_msr3d_pretrain.py",
@@ -104,10 +105,7 @@ def cell(cache: str, name: str, compute, *args) -> float:
     if TABLE_ONLY:
         raise Missing(name)
     value = compute(*args)
-    fd, tmp = tempfile.mkstemp(dir=cache, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"value": value}, f)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({"value": value}))
     return value
 
 
@@ -221,10 +219,7 @@ def write(args, rows: dict) -> None:
     lines.append("")
     for ext, text in ((".md", "\n".join(lines)),
                       (".json", json.dumps({"args": vars(args), "rows": rows}, indent=1))):
-        fd, tmp = tempfile.mkstemp(dir=osp.dirname(args.out), suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.out + ext)
+        atomic_write_text(args.out + ext, text)
 
 
 def main(argv=None) -> None:
