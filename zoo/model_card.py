@@ -105,7 +105,9 @@ def config_card(cfg: Any, model: Any = None, classes: Any = None) -> dict:
         import torch
         from mmengine.model import BaseModel
 
-        x = torch.randn(*spec["shape"], device=next(model.parameters()).device)
+        # zeros, not randn: FLOPs do not depend on values, and drawing from the global
+        # generator here would shift the training run's random stream
+        x = torch.zeros(*spec["shape"], device=next(model.parameters()).device)
         kwargs = {"mode": "tensor"} if isinstance(model, BaseModel) else {}
         card["gflops"] = round(count_flops(model, x, **kwargs) / 1e9, 3)
         card["flops_input"] = spec["shape"]
