@@ -80,8 +80,8 @@ def test_a_file_without_meta_is_refused_with_its_name(tmp_path, capsys):
 
 
 def test_a_config_card_leaves_the_global_random_stream_alone():
-    """The card is made by a hook before training: drawing from torch's global generator
-    there changed the main job's result (93.0 -> 98.5 top-1) only because a metadata hook ran."""
+    """The card is made by a hook before training: a metadata hook must not draw from torch's
+    global generator (that would make a run's result depend on whether the hook ran)."""
     from pathlib import Path
 
     from mmengine.config import Config
