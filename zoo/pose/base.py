@@ -69,7 +69,7 @@ class PoseEstimator:
         """Forget the previous frames (called before each video)."""
 
     def __call__(self, frame: np.ndarray) -> FramePoses:
-        """Persons in one RGB frame ``[H, W, 3]`` uint8; every registered estimator implements it."""
+        """Persons in one RGB frame ``[H, W, 3]`` uint8 (each estimator implements it)."""
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(frame)")
 
     def close(self) -> None:
