@@ -45,30 +45,24 @@ def test_zoo_figures_are_sent_to_tensorboard_as_images(tmp_path):
         "vszoo-test-tracking", save_dir=str(tmp_path / "vis"),
         vis_backends=[dict(type="LocalVisBackend"), dict(type="TensorboardVisBackend")])
     try:
-        _check_images(tmp_path, plot_matrix, EventAccumulator)
+        MessageHub.get_instance("vszoo-test-tracking-hub").update_info("iter", 7)
+        plot_matrix(np.array([[90.0, np.nan], [40.0, 80.0]]), str(tmp_path / "accuracy_matrix.png"),
+                    ["T1", "T2"], ["T1", "T2"], "accuracy", fmt=".1f")
+        assert (tmp_path / "accuracy_matrix.png").is_file()
+        # the local backend is skipped (the PNG is already on disk): no second copy
+        assert not list((tmp_path / "vis").rglob("vis_image"))
+        events = list((tmp_path / "vis").rglob("events.out.tfevents.*"))
+        assert len(events) == 1
+        acc = EventAccumulator(str(events[0].parent), size_guidance={"images": 0})
+        acc.Reload()
+        assert acc.Tags()["images"] == ["accuracy_matrix"]
+        (image,) = acc.Images("accuracy_matrix")
+        assert image.step == 7 and image.width > 100 and image.height > 100
+        assert send_png("again", (tmp_path / "accuracy_matrix.png").read_bytes(), step=8) == 1
     finally:  # later tests in this process must not write into this test's event file
         visualizer.close()
         Visualizer._instance_dict.pop("vszoo-test-tracking", None)
         MessageHub._instance_dict.pop("vszoo-test-tracking-hub", None)
-
-
-def _check_images(tmp_path, plot_matrix, EventAccumulator):
-    from mmengine.logging import MessageHub
-
-    MessageHub.get_instance("vszoo-test-tracking-hub").update_info("iter", 7)
-    plot_matrix(np.array([[90.0, np.nan], [40.0, 80.0]]), str(tmp_path / "accuracy_matrix.png"),
-                ["T1", "T2"], ["T1", "T2"], "accuracy", fmt=".1f")
-    assert (tmp_path / "accuracy_matrix.png").is_file()
-    # the local backend is skipped (the PNG is already on disk): no second copy
-    assert not list((tmp_path / "vis").rglob("vis_image"))
-    events = list((tmp_path / "vis").rglob("events.out.tfevents.*"))
-    assert len(events) == 1
-    acc = EventAccumulator(str(events[0].parent), size_guidance={"images": 0})
-    acc.Reload()
-    assert acc.Tags()["images"] == ["accuracy_matrix"]
-    (image,) = acc.Images("accuracy_matrix")
-    assert image.step == 7 and image.width > 100 and image.height > 100
-    assert send_png("again", (tmp_path / "accuracy_matrix.png").read_bytes(), step=8) == 1
 
 
 def test_mlflow_logs_to_a_sqlite_file_in_the_work_dir(monkeypatch, tmp_path):

@@ -1,6 +1,7 @@
 """What every pose estimator returns for one frame, and the interface they share."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,7 @@ def boxes_from_keypoints(keypoints: np.ndarray, min_score: float = 0.0,
     return boxes
 
 
-class PoseEstimator:
+class PoseEstimator(ABC):
     """A callable ``frame -> FramePoses`` on RGB ``uint8 [H, W, 3]`` frames.
 
     Subclasses set ``layout`` (the joint layout of their keypoints, see :mod:`zoo.layouts`)
@@ -65,14 +66,14 @@ class PoseEstimator:
     def num_joints(self) -> int:
         return get_layout(self.layout).num_joints
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Forget the previous frames (called before each video)."""
 
+    @abstractmethod
     def __call__(self, frame: np.ndarray) -> FramePoses:
         """Persons in one RGB frame ``[H, W, 3]`` uint8 (each estimator implements it)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement __call__(frame)")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook)
         """Release native resources."""
 
 
