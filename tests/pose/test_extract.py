@@ -53,8 +53,11 @@ def test_two_pasted_copies_are_two_identities(tmp_path, person, mediapipe):
     right = 1 - left
     assert (nose_x[left] < 224).all() and (nose_x[right] > 224).all()  # no identity swap
     for t in range(1, 5):
-        np.testing.assert_allclose(_confident_shift(kp[left], t), [4 * t, 0], atol=3.0)
-        np.testing.assert_allclose(_confident_shift(kp[right], t), [-4 * t, 0], atol=3.0)
+        # x: the motion, to 3 px; y: no motion, to 4 px (MediaPipe's threaded kernels moved a
+        # landmark by 3.04 px between runs of the same video in one CI run)
+        for copy, dx in ((left, 4 * t), (right, -4 * t)):
+            shift = _confident_shift(kp[copy], t)
+            assert abs(shift[0] - dx) <= 3.0 and abs(shift[1]) <= 4.0, (copy, t, shift)
 
 
 def test_blank_frames_are_zeros_and_counted(tmp_path, person, mediapipe):
