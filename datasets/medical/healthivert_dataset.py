@@ -17,6 +17,7 @@ from mmengine.dataset import BaseDataset
 
 from zoo.registry import DATASETS
 
+from .heatmap_io import load_heatmap
 from .spine_io import SpineDataError, load_spine_volume, vertebra_crop
 from .spine_phantom import SECTIONS, generate_phantom_set
 
@@ -112,7 +113,7 @@ class HealthiVertPhantomDataset(BaseDataset):
                 else vol.label
             heat = None
             if (case / "heatmap.nii.gz").is_file():
-                heat = load_spine_volume(case / "heatmap.nii.gz").label.astype(np.float32)
+                heat = load_heatmap(case / "heatmap.nii.gz")
             verts = {v["label"]: v for v in meta["vertebrae"]}
             order = [v["label"] for v in meta["vertebrae"]]
             chosen = order[1:-1] if self.targets == "all" else [meta["target_label"]]
