@@ -1,3 +1,3 @@
 """Medical imaging data (spine phantoms, NIfTI readers, HealthiVert-GAN samples)."""
-from .healthivert_dataset import HealthiVertPhantomDataset  # noqa: F401
 from .fracture_dataset import VertebraFractureDataset  # noqa: F401
+from .healthivert_dataset import HealthiVertPhantomDataset  # noqa: F401
