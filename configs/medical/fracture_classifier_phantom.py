@@ -24,11 +24,11 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type="AccMetric", topk=(1,))
 test_evaluator = val_evaluator
 
-train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=12, val_interval=2)
+train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=6, val_interval=2)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 optim_wrapper = dict(optimizer=dict(type="AdamW", lr=2e-3, weight_decay=1e-4))
-param_scheduler = [dict(type="CosineAnnealingLR", T_max=12, by_epoch=True, eta_min=1e-5)]
+param_scheduler = [dict(type="CosineAnnealingLR", T_max=6, by_epoch=True, eta_min=1e-5)]
 default_hooks = dict(logger=dict(type="LoggerHook", interval=20),
                      checkpoint=dict(type="CheckpointHook", interval=2, max_keep_ckpts=1,
                                      save_best="mean_class_acc", rule="greater"))
