@@ -17,9 +17,11 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from mmengine.config import DictAction
 from zoo.datasets.medical.healthivert_dataset import HealthiVertPhantomDataset
 
 from zoo.fileio import atomic_write_bytes
@@ -32,8 +34,11 @@ from zoo.medical.rhlv import SECTIONS
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="configs/medical/healthivert_phantom.py")
-    p.add_argument("--checkpoint", help="trained HealthiVert-GAN; without it only the oracle "
-                   "part runs (3-D RHLV from the true pre-fracture mask + SVM grading)")
+    p.add_argument("--checkpoint", help="trained HealthiVert-GAN (a .pth, or a work dir: its "
+                   "validation-selected best_*.pth); without it only the oracle part runs "
+                   "(3-D RHLV from the true pre-fracture mask + SVM grading)")
+    p.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
+                   help="model overrides, e.g. model.use_heatmap=False (the ablations)")
     p.add_argument("--oracle-roots", nargs="*",
                    default=["work_dirs/spine_phantoms/test_fractured",
                             "work_dirs/spine_phantoms/bench_fractured"])
@@ -41,7 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--cases", type=int, default=60, help="fractured phantoms (grades cycle 0-3)")
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--out", default="benchmarks/results/healthivert_phantom")
-    p.add_argument("--png", default="benchmarks/results/healthivert_phantom_demo.png")
+    p.add_argument("--png", default="benchmarks/results/healthivert_phantom_demo.png",
+                   help="demo figure ('' for none)")
     return p.parse_args(argv)
 
 
@@ -51,8 +57,6 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 def oracle(roots: list[str]) -> dict:
     """3-D RHLV of every phantom target from its true pre-fracture mask, and SVM grading."""
-    from pathlib import Path
-
     from zoo.medical.rhlv import rhlv_from_files
 
     feats, planted, grades, names = [], [], [], []
@@ -89,7 +93,7 @@ def main(argv=None) -> dict:
               f"{g['accuracy']:.3f}, macro F1 {g['macro_f1']:.3f}, confusion {g['confusion']}")
         return result
     start = time.time()
-    model, cfg = load_healthivert(args.config, args.checkpoint)
+    model, cfg = load_healthivert(args.config, args.checkpoint, args.cfg_options)
     data_cfg = cfg.test_dataloader.dataset
     dataset = HealthiVertPhantomDataset(args.data_root, num_cases=args.cases, fractured=True,
                                         targets="target", crop_size=data_cfg.crop_size,
@@ -106,7 +110,9 @@ def main(argv=None) -> dict:
     # the fractured heights in the true pre-fracture sections: independent of the model
     ori_h = np.array([[r["height_ori_true"][s] for s in SECTIONS] for r in rows])
     result = dict(
-        config=args.config, checkpoint=args.checkpoint, cases=args.cases, seed=args.seed,
+        config=args.config, checkpoint=model.checkpoint_path, cases=args.cases, seed=args.seed,
+        cfg_options=dict(args.cfg_options),
+        heatmaps=any(Path(args.data_root).glob("case_*/heatmap.nii.gz")),
         num_slices=len(preds), grade_counts=np.bincount(grades, minlength=4).tolist(),
         synthesis=summary,
         height_mae_mm_by_section={s: float(np.abs(syn_h[:, i] - true_h[:, i]).mean())
@@ -121,7 +127,14 @@ def main(argv=None) -> dict:
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     atomic_write_bytes(args.out + ".json", json.dumps(result, indent=1).encode())
     atomic_write_bytes(args.out + ".md", render_markdown(result, args).encode())
-    # demo figure: the most severe fracture, centre slice
+    if args.png:
+        _demo(rows, preds, dataset, args.png)
+    print(render_markdown(result, args))
+    return result
+
+
+def _demo(rows: list[dict], preds: list[dict], dataset, png: str) -> None:
+    """Demo figure: the most severe fracture, centre slice."""
     worst = max(rows, key=lambda r: max(r["true_loss"]))
     cands = [p for p in preds if int(p["case_id"]) == worst["case_id"]
              and int(p["label"]) == worst["label"]]
@@ -130,11 +143,9 @@ def main(argv=None) -> dict:
     idx = next(i for i, p in enumerate(preds) if p is centre)
     real = dataset.get_data_info(idx)["real"][0]
     loss = ", ".join(f"{s[0].upper()} {v:.0%}" for s, v in zip(SECTIONS, worst["true_loss"]))
-    plot_healthivert_demo(centre, real, args.png,
+    plot_healthivert_demo(centre, real, png,
                           title=f"phantom case {worst['case_id']}, vertebra {worst['label']}, "
                                 f"grade {worst['grade']} (planted loss {loss})")
-    print(render_markdown(result, args))
-    return result
 
 
 def render_markdown(r: dict, args) -> str:
@@ -143,8 +154,12 @@ def render_markdown(r: dict, args) -> str:
     lines = [
         "# HealthiVert-GAN on fractured spine phantoms",
         "",
-        f"Command: `OMP_NUM_THREADS=1 uv run benchmarks/healthivert_phantom.py --checkpoint "
-        f"{r['checkpoint']} --cases {r['cases']} --seed {r['seed']}`",
+        f"Command: `OMP_NUM_THREADS=1 uv run benchmarks/healthivert_phantom.py --config "
+        f"{r['config']} --checkpoint {r['checkpoint']} --cases {r['cases']} --seed {r['seed']}"
+        + "".join(f" --cfg-options {k}={v}" for k, v in r.get("cfg_options", {}).items())
+        + f" --out {args.out}`",
+        "",
+        f"Heat maps (HGAM) in the data: {r.get('heatmaps')}.",
         "",
         f"{s['num_vertebrae']} target vertebrae (grades 0/1/2/3: {r['grade_counts']}), "
         f"{r['num_slices']} sagittal slices, {r['seconds']} s on CPU.",

@@ -41,7 +41,7 @@ test_dataloader = dict(
 val_evaluator = dict(type="HealthiVertMetric")
 test_evaluator = val_evaluator
 
-train_cfg = dict(type="IterBasedTrainLoop", max_iters=1200, val_interval=200)
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=600, val_interval=150)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 # Adam betas as in the paper; lr raised from its 2e-4 to 5e-4 to shorten CPU training.
@@ -58,13 +58,13 @@ model_wrapper_cfg = dict(type="zoo.ZooSeparateDistributedDataParallel")
 log_processor = dict(type="LogProcessor", window_size=20, by_epoch=False)
 # the best validation RHLV MAE is kept as best_healthivert_rhlv_mae_iter_N.pth (EMA weights)
 default_hooks = dict(logger=dict(type="LoggerHook", interval=20),
-                     checkpoint=dict(type="CheckpointHook", interval=200, by_epoch=False,
+                     checkpoint=dict(type="CheckpointHook", interval=150, by_epoch=False,
                                      max_keep_ckpts=2, save_best="healthivert/rhlv_mae",
                                      rule="less"))
 # generator (and discriminator) weight averaging: avg <- (1 - m) avg + m w after each iteration
 custom_hooks = [dict(type="EpochSeedHook"),
                 dict(type="EMAHook", ema_type="ExponentialMovingAverage", momentum=0.01,
-                     update_buffers=False, begin_iter=100)]
+                     update_buffers=False, begin_iter=50)]
 
 # result PNGs of `tools/test.py --show-dir DIR`: input band, real slice, synthesis, heights
 show_hook = dict(type="HealthiVertVisualizationHook")

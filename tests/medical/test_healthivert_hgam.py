@@ -236,3 +236,32 @@ def test_classifier_learns_fractured_vs_healthy_on_phantoms(tmp_path):
     maps = GradCAMPlusPlus(model, "features")(frac, 1).numpy()
     centre_heat, edge_heat = maps[:, 20:44].mean(), np.r_["1", maps[:, :10], maps[:, 54:]].mean()
     assert centre_heat > edge_heat
+
+
+def test_write_heatmaps_tool_covers_every_case(fractured_root, tmp_path):
+    import importlib.util
+
+    from zoo.apis import init_model
+
+    spec = importlib.util.spec_from_file_location("write_heatmaps",
+                                                  "tools/medical/write_heatmaps.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = "configs/medical/fracture_classifier_phantom.py"
+    torch.manual_seed(0)
+    ckpt = tmp_path / "clf.pth"
+    torch.save({"state_dict": init_model(cfg).state_dict()}, ckpt)
+    import shutil
+
+    root = tmp_path / "cases"
+    for name in ("case_0000", "case_0001"):
+        shutil.copytree(fractured_root / name, root / name,
+                        ignore=shutil.ignore_patterns("heatmap.nii.gz"))
+    summary = tool.main([cfg, str(ckpt), str(root), "--summary", str(tmp_path / "s.json")])
+    cases = sorted(root.glob("case_*"))
+    assert sorted(summary) == [str(c) for c in cases]
+    assert all((c / "heatmap.nii.gz").is_file() for c in cases)
+    assert json.loads((tmp_path / "s.json").read_text()).keys() == summary.keys()
+    assert tool.main([cfg, str(ckpt), str(root), "--skip-existing"]) == {}
+    with pytest.raises(FileNotFoundError, match="no case_"):
+        tool.main([cfg, str(ckpt), str(tmp_path)])

@@ -36,7 +36,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     model = init_model(args.config, args.checkpoint).eval()
-    hcfg = dict(target_layer="features", class_index=1, **model.cfg.get("heatmap_cfg", {}))
+    hcfg = {"target_layer": "features", "class_index": 1, **model.cfg.get("heatmap_cfg", {})}
     crop = model.cfg.val_dataloader.dataset.get("crop_size", 64)
     cam = GradCAMPlusPlus(model, hcfg["target_layer"], output_fn=None)
     cases = []
