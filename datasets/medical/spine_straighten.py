@@ -137,12 +137,18 @@ def straighten_arrays(label: np.ndarray, spacing, image: np.ndarray | None = Non
     anchor = tuple(float(v) for v in np.mean(list(cents.values()), axis=0)[:2])
     s0 = float(line.s_at_z(0.0))
     coords = _sample_grid(line, label.shape, sp, anchor, s0)
+    # beyond half a voxel outside the input: fill; within it: the edge voxel (mode "nearest"),
+    # so a coordinate a rounding error below 0 does not turn into the fill value
+    outside = np.zeros(coords.shape[1:], bool)
+    for k in range(3):
+        outside |= (coords[k] < -0.5) | (coords[k] > label.shape[k] - 0.5)
 
     def resample(arr: np.ndarray, order: int, fill: float) -> np.ndarray:
         if arr.shape != label.shape:
             raise SpineDataError(f"{source}: volume shape {arr.shape} differs from the label "
                                  f"map's {label.shape}")
-        out = ndimage.map_coordinates(arr, coords, order=order, mode="constant", cval=fill)
+        out = ndimage.map_coordinates(arr, coords, order=order, mode="nearest")
+        out[outside] = fill
         return out.astype(arr.dtype, copy=False)
 
     out_image = None
