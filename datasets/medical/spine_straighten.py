@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +103,6 @@ class StraightenedSpine:
     centroids_mm: dict[int, np.ndarray]
     s0: float
     anchor_mm: tuple[float, float]
-    info: dict = field(default_factory=dict)
 
     def centre_line_voxel(self) -> np.ndarray:
         """Input-voxel coordinates of the curve at every output slice (``[K, 3]``)."""
