@@ -42,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--oracle-roots", nargs="*",
                    default=["work_dirs/spine_phantoms/test_fractured",
                             "work_dirs/spine_phantoms/bench_fractured"])
-    p.add_argument("--data-root", default="work_dirs/spine_phantoms/bench_fractured")
+    p.add_argument("--data-root", help="held-out phantoms (default: bench_fractured next to "
+                   "the config's test phantoms)")
     p.add_argument("--cases", type=int, default=60, help="fractured phantoms (grades cycle 0-3)")
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--out", default="benchmarks/results/healthivert_phantom")
@@ -95,9 +96,13 @@ def main(argv=None) -> dict:
     start = time.time()
     model, cfg = load_healthivert(args.config, args.checkpoint, args.cfg_options)
     data_cfg = cfg.test_dataloader.dataset
+    if args.data_root is None:
+        args.data_root = str(Path(data_cfg.data_root).parent / "bench_fractured")
     dataset = HealthiVertPhantomDataset(args.data_root, num_cases=args.cases, fractured=True,
                                         targets="target", crop_size=data_cfg.crop_size,
-                                        band=data_cfg.band, seed=args.seed)
+                                        band=data_cfg.band, seed=args.seed,
+                                        curved=data_cfg.get("curved", False),
+                                        straighten=data_cfg.get("straighten", False))
     preds = predict_dataset(model, dataset)
     rows = aggregate_vertebrae(preds)
     summary = summarise(rows)
@@ -111,8 +116,11 @@ def main(argv=None) -> dict:
     ori_h = np.array([[r["height_ori_true"][s] for s in SECTIONS] for r in rows])
     result = dict(
         config=args.config, checkpoint=model.checkpoint_path, cases=args.cases, seed=args.seed,
-        cfg_options=dict(args.cfg_options),
-        heatmaps=any(Path(args.data_root).glob("case_*/heatmap.nii.gz")),
+        cfg_options=dict(args.cfg_options), data_root=args.data_root,
+        heatmaps=any(Path(args.data_root).glob(
+            "case_*/straightened/heatmap.nii.gz" if data_cfg.get("straighten") else
+            "case_*/heatmap.nii.gz")),
+        curved=data_cfg.get("curved", False), straightened=data_cfg.get("straighten", False),
         num_slices=len(preds), grade_counts=np.bincount(grades, minlength=4).tolist(),
         synthesis=summary,
         height_mae_mm_by_section={s: float(np.abs(syn_h[:, i] - true_h[:, i]).mean())
@@ -155,7 +163,8 @@ def render_markdown(r: dict, args) -> str:
         "# HealthiVert-GAN on fractured spine phantoms",
         "",
         f"Command: `OMP_NUM_THREADS=1 uv run benchmarks/healthivert_phantom.py --config "
-        f"{r['config']} --checkpoint {r['checkpoint']} --cases {r['cases']} --seed {r['seed']}"
+        f"{r['config']} --checkpoint {r['checkpoint']} --data-root {r['data_root']} --cases "
+        f"{r['cases']} --seed {r['seed']}"
         + "".join(f" --cfg-options {k}={v}" for k, v in r.get("cfg_options", {}).items())
         + f" --out {args.out}`",
         "",

@@ -1,11 +1,14 @@
 # HealthiVert-GAN (JBHI 2025) on synthetic spine phantoms: 64x64 sagittal crops at 1.5 mm,
 # a 24-px (36 mm) band replaces the target vertebra. Trains on healthy spines (the paper trains
 # on Genant grade <= 1); tests on fractured phantoms with known pre-fracture heights.
-# Phantoms are generated on first use under work_dirs/spine_phantoms/ (a few seconds each).
+# Phantoms are generated on first use under work_dirs/spine_phantoms_curved/ (a few seconds
+# each): curved spines with varied vertebra shapes, straightened along the centre line fitted
+# to the label map before slicing (the paper's pre-processing; cached in <case>/straightened).
 # Validation phantoms (checkpoint selection, save_best) are separate from the test phantoms;
 # validation and the saved checkpoints use the generator's exponential moving average (EMA).
 # HGAM heat maps: `heatmap.nii.gz` per case from tools/medical/write_heatmaps.py (absent:
-# heat 0). Ablations: --cfg-options model.use_heatmap=False / model.use_position=False.
+# heat 0; with straightening, <case>/straightened/heatmap.nii.gz). Ablations: --cfg-options
+# model.use_heatmap=False / model.use_position=False.
 _base_ = ["../_base_/default_runtime.py"]
 
 band = 24
@@ -19,23 +22,24 @@ model = dict(
     use_heatmap=True,  # HGAM channel (1 - heat map); False: constant 1
     use_position=True,  # 2.5-D slice-position channel; False: constant 0
 )
-_data = dict(type="HealthiVertPhantomDataset", crop_size=64, band=band)
+_data = dict(type="HealthiVertPhantomDataset", crop_size=64, band=band, curved=True,
+             straighten=True)
 train_dataloader = dict(
     batch_size=8, num_workers=0, sampler=dict(type="InfiniteSampler", shuffle=True),
     collate_fn=dict(type="default_collate"),
-    dataset=dict(**_data, data_root="work_dirs/spine_phantoms/train_healthy", num_cases=24,
+    dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/train_healthy", num_cases=24,
                  fractured=False, targets="all", seed=1),
 )
 val_dataloader = dict(
     batch_size=16, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
     collate_fn=dict(type="default_collate"),
-    dataset=dict(**_data, data_root="work_dirs/spine_phantoms/val_fractured", num_cases=16,
+    dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/val_fractured", num_cases=16,
                  fractured=True, targets="target", seed=5),
 )
 test_dataloader = dict(
     batch_size=16, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
     collate_fn=dict(type="default_collate"),
-    dataset=dict(**_data, data_root="work_dirs/spine_phantoms/test_fractured", num_cases=24,
+    dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/test_fractured", num_cases=24,
                  fractured=True, targets="target", seed=2),
 )
 val_evaluator = dict(type="HealthiVertMetric")

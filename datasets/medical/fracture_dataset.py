@@ -14,6 +14,7 @@ from zoo.registry import DATASETS
 
 from .spine_io import SpineVolume, load_spine_volume, vertebra_crop
 from .spine_phantom import generate_phantom_set
+from .spine_straighten import ensure_straightened
 
 
 def central_slices(mask3d: np.ndarray, slice_divisor: float) -> list[int]:
@@ -56,11 +57,15 @@ class VertebraFractureDataset(BaseDataset):
         slice_divisor: slices within centre ± LR extent / divisor.
         min_grade: smallest Genant grade counted as fractured.
         flip_prob: probability of a random posterior/anterior flip (training augmentation).
+        curved: generate curved phantoms (``spine_phantom``).
+        straighten: cut the crops from the straightened case (``spine_straighten``), as the
+            official classifier sees straightened slices.
     """
 
     def __init__(self, data_root: str, num_cases: int = 0, seed: int = 0, crop_size: int = 64,
                  slice_divisor: float = 5.0, min_grade: int = 1, flip_prob: float = 0.0,
-                 **kwargs):
+                 curved: bool = False, straighten: bool = False, **kwargs):
+        self.curved, self.straighten = curved, straighten
         self.num_cases, self.seed, self.crop_size = num_cases, seed, crop_size
         self.slice_divisor, self.min_grade, self.flip_prob = slice_divisor, min_grade, flip_prob
         self._rng = np.random.default_rng(seed)
@@ -70,7 +75,8 @@ class VertebraFractureDataset(BaseDataset):
     def load_data_list(self) -> list[dict]:
         root = Path(self.data_root)
         if self.num_cases:
-            generate_phantom_set(root, self.num_cases, self.seed, fractured=True, progress=True)
+            generate_phantom_set(root, self.num_cases, self.seed, fractured=True, progress=True,
+                                 curved=self.curved)
         cases = sorted(p for p in root.glob("case_*") if (p / "meta.json").is_file())
         if not cases:
             raise FileNotFoundError(f"{root}: no case_* folders with meta.json")
@@ -78,7 +84,8 @@ class VertebraFractureDataset(BaseDataset):
         for case_id, case in enumerate(cases):
             meta = json.loads((case / "meta.json").read_text())
             grades = {v["label"]: int(v["grade"]) for v in meta["vertebrae"]}
-            vol = load_spine_volume(case / "label.nii.gz", case / "ct.nii.gz")
+            src = ensure_straightened(case) if self.straighten else case
+            vol = load_spine_volume(src / "label.nii.gz", src / "ct.nii.gz")
             for lab, _, img, _, _ in iter_vertebra_crops(vol, list(grades), self.crop_size,
                                                          self.slice_divisor):
                 samples.append(dict(image=img[None].astype(np.float32),

@@ -4,8 +4,8 @@ HealthiVert-GAN's HGAM input is ``1 - heat map``; ``HealthiVertPhantomDataset`` 
 file when it is present. Example (after training the classifier)::
 
     uv run tools/medical/write_heatmaps.py configs/medical/fracture_classifier_phantom.py \
-        work_dirs/fracture_classifier_phantom/best_mean_class_acc_epoch_12.pth \
-        work_dirs/spine_phantoms/train_healthy work_dirs/spine_phantoms/val_fractured
+        work_dirs/fracture_classifier_phantom/best_mean_class_acc_epoch_6.pth --straighten \
+        work_dirs/spine_phantoms_curved/train_healthy work_dirs/spine_phantoms_curved/val_fractured
 
 Each file is written to a temporary name and renamed; ``--skip-existing`` resumes.
 """
@@ -31,6 +31,9 @@ def main(argv=None) -> dict:
     p.add_argument("roots", nargs="+", help="folders of case_* folders")
     p.add_argument("--slice-divisor", type=float, default=3.0,
                    help="sagittal slices within centre ± LR extent / divisor get a map")
+    p.add_argument("--straighten", action="store_true",
+                   help="compute on and write into <case>/straightened (spine straightening; "
+                        "what HealthiVertPhantomDataset(straighten=True) reads)")
     p.add_argument("--skip-existing", action="store_true")
     p.add_argument("--summary", help="JSON file for the per-case fractured probabilities")
     args = p.parse_args(argv)
@@ -47,10 +50,11 @@ def main(argv=None) -> dict:
         cases += found
     start, summary = time.time(), {}
     for case in tqdm(cases, desc="Grad-CAM++ heat maps"):
-        if args.skip_existing and (case / "heatmap.nii.gz").is_file():
+        target = case / "straightened" if args.straighten else case
+        if args.skip_existing and (target / "heatmap.nii.gz").is_file():
             continue
         summary[str(case)] = write_case_heatmap(cam, case, hcfg["class_index"], crop,
-                                                args.slice_divisor)
+                                                args.slice_divisor, straighten=args.straighten)
     print(f"{len(summary)} heat maps written in {time.time() - start:.0f} s")
     if args.summary:
         from zoo.fileio import atomic_write_text

@@ -7,7 +7,9 @@ binary classifier of sagittal slices centred on a vertebra, normalised to [0, 1]
 on the 64 x 64 crops centred on it (the crops HealthiVert-GAN cuts), and its map is pasted
 into the rows of the sagittal slice nearer to it than to any other vertebra, so that one
 ``heatmap.nii.gz`` (the CT's grid and affine) holds, around each vertebra, the map computed
-for that vertebra.
+for that vertebra. With ``straighten=True`` the maps are computed on, and written into, the
+straightened copy of the case (``<case>/straightened``, ``spine_straighten``), which is where
+``HealthiVertPhantomDataset(straighten=True)`` reads them.
 """
 from __future__ import annotations
 
@@ -29,19 +31,21 @@ def _case_labels(case: Path, vol_label: np.ndarray) -> list[int]:
 
 
 def case_heatmap(cam: GradCAMPlusPlus, case: str | os.PathLike, class_index: int = 1,
-                 crop_size: int = 64, slice_divisor: float = 3.0,
-                 batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Heat-map volume [X, Y, Z] (RAS voxel order, values in [0, 1]) of one case folder.
+                 crop_size: int = 64, slice_divisor: float = 3.0, batch_size: int = 64,
+                 meta_dir: str | os.PathLike | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Heat-map volume [X, Y, Z] (RAS voxel order, values in [0, 1]) of one case folder
+    (``ct.nii.gz``, ``label.nii.gz``, ``meta.json``).
 
     Returns ``(heat, affine, info)``; ``info`` has the mean fractured-class probability per
-    vertebra label.
+    vertebra label. ``meta_dir``: folder of ``meta.json`` when not ``case``.
     """
     from zoo.datasets.medical.fracture_dataset import iter_vertebra_crops
     from zoo.datasets.medical.spine_io import load_spine_volume
 
     case = Path(case)
     vol = load_spine_volume(case / "label.nii.gz", case / "ct.nii.gz")
-    labels = _case_labels(case, vol.label)
+    labels = _case_labels(Path(meta_dir) if meta_dir is not None else case, vol.label)
     crops = list(iter_vertebra_crops(vol, labels, crop_size, slice_divisor))
     heat = np.zeros(vol.label.shape, np.float32)
     if not crops:
@@ -89,15 +93,24 @@ def _probs(cam: GradCAMPlusPlus, batch: torch.Tensor, class_index: int) -> torch
 
 def write_case_heatmap(cam: GradCAMPlusPlus, case: str | os.PathLike, class_index: int = 1,
                        crop_size: int = 64, slice_divisor: float = 3.0,
-                       name: str = "heatmap.nii.gz") -> dict:
+                       name: str = "heatmap.nii.gz", straighten: bool = False) -> dict:
     """Compute :func:`case_heatmap` and write it next to the case's CT (temporary file, then
-    rename). Returns the info dict with the written path."""
+    rename); ``straighten``: on and into ``<case>/straightened``. Returns the info dict with
+    the written path."""
     import nibabel as nib
 
     from zoo.fileio import atomic_path
 
-    heat, affine, info = case_heatmap(cam, case, class_index, crop_size, slice_divisor)
-    out = Path(case) / name
+    if straighten:
+        from zoo.datasets.medical.spine_straighten import ensure_straightened
+
+        src = ensure_straightened(case)
+        labels_from = Path(case)
+    else:
+        src = labels_from = Path(case)
+    heat, affine, info = case_heatmap(cam, src, class_index, crop_size, slice_divisor,
+                                      meta_dir=labels_from)
+    out = src / name
     with atomic_path(out) as tmp:
         nib.save(nib.Nifti1Image(heat, affine), str(tmp))
     info["path"] = str(out)
