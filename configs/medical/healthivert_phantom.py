@@ -45,7 +45,7 @@ test_dataloader = dict(
 val_evaluator = dict(type="HealthiVertMetric")
 test_evaluator = val_evaluator
 
-train_cfg = dict(type="IterBasedTrainLoop", max_iters=600, val_interval=150)
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=300, val_interval=150)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 # Adam betas as in the paper; lr raised from its 2e-4 to 5e-4 to shorten CPU training.
