@@ -34,9 +34,10 @@ from zoo.medical.rhlv import SECTIONS
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="configs/medical/healthivert_phantom.py")
-    p.add_argument("--checkpoint", help="trained HealthiVert-GAN (a .pth, or a work dir: its "
-                   "validation-selected best_*.pth); without it only the oracle part runs "
-                   "(3-D RHLV from the true pre-fracture mask + SVM grading)")
+    p.add_argument("--checkpoint", nargs="+", help="trained HealthiVert-GAN (a .pth, or a work "
+                   "dir: its validation-selected best_*.pth); several share one data load "
+                   "(then one --out each); without it only the oracle part runs (3-D RHLV from "
+                   "the true pre-fracture mask + SVM grading)")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
                    help="model overrides, e.g. model.use_heatmap=False (the ablations)")
     p.add_argument("--oracle-roots", nargs="*",
@@ -46,7 +47,7 @@ def parse_args(argv=None):
                    "the config's test phantoms)")
     p.add_argument("--cases", type=int, default=60, help="fractured phantoms (grades cycle 0-3)")
     p.add_argument("--seed", type=int, default=3)
-    p.add_argument("--out", default="benchmarks/results/healthivert_phantom")
+    p.add_argument("--out", nargs="+", default=["benchmarks/results/healthivert_phantom"])
     p.add_argument("--png", default="benchmarks/results/healthivert_phantom_demo.png",
                    help="demo figure ('' for none)")
     return p.parse_args(argv)
@@ -86,15 +87,17 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     if args.checkpoint is None:
         result = oracle(args.oracle_roots)
-        atomic_write_bytes(args.out + "_oracle.json", json.dumps(result, indent=1).encode())
+        atomic_write_bytes(args.out[0] + "_oracle.json", json.dumps(result, indent=1).encode())
         g = result["grading"]
         print(f"oracle 3-D RHLV on {result['num_vertebrae']} vertebrae "
               f"(grades {result['grade_counts']}): MAE {result['rhlv_mae']:.4f}, Pearson r "
               f"{result['rhlv_pearson_r']:.4f}; SVM {g['folds']}-fold accuracy "
               f"{g['accuracy']:.3f}, macro F1 {g['macro_f1']:.3f}, confusion {g['confusion']}")
         return result
+    if len(args.out) != len(args.checkpoint):
+        raise ValueError(f"--out: {len(args.out)} names for {len(args.checkpoint)} checkpoints")
     start = time.time()
-    model, cfg = load_healthivert(args.config, args.checkpoint, args.cfg_options)
+    model, cfg = load_healthivert(args.config, args.checkpoint[0], args.cfg_options)
     data_cfg = cfg.test_dataloader.dataset
     if args.data_root is None:
         args.data_root = str(Path(data_cfg.data_root).parent / "bench_fractured")
@@ -103,6 +106,17 @@ def main(argv=None) -> dict:
                                         band=data_cfg.band, seed=args.seed,
                                         curved=data_cfg.get("curved", False),
                                         straighten=data_cfg.get("straighten", False))
+    results = []
+    for i, (ckpt, out) in enumerate(zip(args.checkpoint, args.out)):
+        if i:
+            start = time.time()
+            model, _ = load_healthivert(args.config, ckpt, args.cfg_options)
+        results.append(evaluate(model, dataset, data_cfg, args, out, start))
+    return results[0] if len(results) == 1 else results
+
+
+def evaluate(model, dataset, data_cfg, args, out: str, start: float) -> dict:
+    """Benchmark one model on the loaded phantoms; writes ``out``.json / .md."""
     preds = predict_dataset(model, dataset)
     rows = aggregate_vertebrae(preds)
     summary = summarise(rows)
@@ -132,12 +146,12 @@ def main(argv=None) -> dict:
         grading_syn=grade_cross_validation(rhlv_syn, grades),
         grading_true_mask=grade_cross_validation(rhlv_true, grades),
         seconds=round(time.time() - start, 1), vertebrae=rows)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    atomic_write_bytes(args.out + ".json", json.dumps(result, indent=1).encode())
-    atomic_write_bytes(args.out + ".md", render_markdown(result, args).encode())
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    atomic_write_bytes(out + ".json", json.dumps(result, indent=1).encode())
+    atomic_write_bytes(out + ".md", render_markdown(result, out).encode())
     if args.png:
         _demo(rows, preds, dataset, args.png)
-    print(render_markdown(result, args))
+    print(render_markdown(result, out))
     return result
 
 
@@ -156,7 +170,7 @@ def _demo(rows: list[dict], preds: list[dict], dataset, png: str) -> None:
                                 f"grade {worst['grade']} (planted loss {loss})")
 
 
-def render_markdown(r: dict, args) -> str:
+def render_markdown(r: dict, out: str) -> str:
     s = r["synthesis"]
     g, gt = r["grading_syn"], r["grading_true_mask"]
     lines = [
@@ -166,7 +180,7 @@ def render_markdown(r: dict, args) -> str:
         f"{r['config']} --checkpoint {r['checkpoint']} --data-root {r['data_root']} --cases "
         f"{r['cases']} --seed {r['seed']}"
         + "".join(f" --cfg-options {k}={v}" for k, v in r.get("cfg_options", {}).items())
-        + f" --out {args.out}`",
+        + f" --out {out}`",
         "",
         f"Heat maps (HGAM) in the data: {r.get('heatmaps')}.",
         "",
