@@ -93,7 +93,8 @@ class GEM(Strategy):
 
     The projected gradient reaches the loop's optimizer as the gradient of
     ``CE + sum_k v_k (g_k . theta)`` with the constants ``v`` of the dual solution, written so
-    that its value is the cross-entropy (no change to the loop; one backward pass per past task per step, as the paper).
+    that its value is the cross-entropy (no change to the loop; one backward pass per past
+    task per step, as the paper).
     """
 
     family = "replay"
