@@ -87,7 +87,7 @@ def test_bic_holds_out_validation_samples_and_fits_the_correction_on_them(stub_l
     model.eval()
     with torch.no_grad():
         val_logits = model.logits(bic.val_inputs)
-    alpha, beta = fit_bias_correction(val_logits, bic.val_labels, 2, 4, 1e-2)
+    alpha, beta = fit_bias_correction(val_logits, bic.val_labels, 2, 4, bic.bias_l2)
     assert bic.correction == pytest.approx((alpha, beta, 2, 4))
     x = bic.val_inputs[:3]
     with torch.no_grad():

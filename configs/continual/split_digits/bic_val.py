@@ -5,4 +5,4 @@
 # (results in benchmarks/results/continual_digits_new_val.md).
 _base_ = ["./finetune_val.py"]
 train_cfg = dict(strategy=dict(_delete_=True, type="BiC", memory_size=200, val_fraction=0.1,
-                               temperature=2.0, bias_l2=1e-2))
+                               temperature=2.0, bias_l2=1e-1))

@@ -26,7 +26,7 @@ def bias_correct(logits: torch.Tensor, alpha, beta, start: int, stop: int) -> to
 
 
 def fit_bias_correction(logits: torch.Tensor, labels: torch.Tensor, start: int, stop: int,
-                        l2: float = 1e-2, max_iter: int = 200) -> tuple[float, float]:
+                        l2: float = 1e-1, max_iter: int = 200) -> tuple[float, float]:
     """The ``(alpha, beta)`` minimising the mean cross-entropy of the corrected ``logits``
     [N, K] of a held-out validation set plus ``l2 * ((alpha - 1)^2 + beta^2)``; the network
     is fixed (BiC's second stage). The objective is convex in ``(alpha, beta)`` (a linear
@@ -82,7 +82,7 @@ class BiC(Strategy):
     family = "replay"
 
     def __init__(self, memory_size: int = 200, val_fraction: float = 0.1,
-                 temperature: float = 2.0, bias_l2: float = 1e-2):
+                 temperature: float = 2.0, bias_l2: float = 1e-1):
         super().__init__()
         if not 0 < val_fraction < 1:
             raise ValueError(f"BiC val_fraction must be in (0, 1), got {val_fraction}")
