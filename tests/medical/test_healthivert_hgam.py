@@ -264,3 +264,23 @@ def test_write_heatmaps_tool_covers_every_case(fractured_root, tmp_path):
     assert tool.main([cfg, str(ckpt), str(root), "--skip-existing"]) == {}
     with pytest.raises(FileNotFoundError, match="no case_"):
         tool.main([cfg, str(ckpt), str(tmp_path)])
+
+
+def test_heatmap_writer_straightened_case_is_read_by_the_straightening_dataset(fractured_root,
+                                                                            tmp_path):
+    import shutil
+
+    root = tmp_path / "cases"
+    shutil.copytree(fractured_root / "case_0002", root / "case_0000",
+                    ignore=shutil.ignore_patterns("heatmap.nii.gz", "straightened"))
+    torch.manual_seed(0)
+    cam = GradCAMPlusPlus(VertebraFractureClassifier(widths=(4, 8, 8, 8)).eval(), "features")
+    info = write_case_heatmap(cam, root / "case_0000", straighten=True)
+    assert info["path"] == str(root / "case_0000" / "straightened" / "heatmap.nii.gz")
+    assert not (root / "case_0000" / "heatmap.nii.gz").exists()
+    plain = HealthiVertPhantomDataset(str(root), targets="target")
+    straight = HealthiVertPhantomDataset(str(root), targets="target", straighten=True)
+    # the straightened copy was not re-made (its heat map is kept) and its map is read
+    assert (root / "case_0000" / "straightened" / "heatmap.nii.gz").is_file()
+    assert all((s["attention"] == 1).all() for s in plain.data_list)
+    assert any(s["attention"].min() < 1 - 1e-3 for s in straight.data_list)
