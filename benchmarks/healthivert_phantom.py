@@ -82,6 +82,16 @@ def oracle(roots: list[str]) -> dict:
                 grading=grade_cross_validation(feats, grades))
 
 
+def held_out_dataset(data_cfg, data_root: str, cases: int, seed: int):
+    """Held-out fractured phantoms prepared as the config's test data (crop, band, curved
+    phantoms, spine straightening); generated on first use."""
+    return HealthiVertPhantomDataset(data_root, num_cases=cases, fractured=True,
+                                     targets="target", crop_size=data_cfg.crop_size,
+                                     band=data_cfg.band, seed=seed,
+                                     curved=data_cfg.get("curved", False),
+                                     straighten=data_cfg.get("straighten", False))
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(1)
@@ -101,11 +111,7 @@ def main(argv=None) -> dict:
     data_cfg = cfg.test_dataloader.dataset
     if args.data_root is None:
         args.data_root = str(Path(data_cfg.data_root).parent / "bench_fractured")
-    dataset = HealthiVertPhantomDataset(args.data_root, num_cases=args.cases, fractured=True,
-                                        targets="target", crop_size=data_cfg.crop_size,
-                                        band=data_cfg.band, seed=args.seed,
-                                        curved=data_cfg.get("curved", False),
-                                        straighten=data_cfg.get("straighten", False))
+    dataset = held_out_dataset(data_cfg, args.data_root, args.cases, args.seed)
     results = []
     for i, (ckpt, out) in enumerate(zip(args.checkpoint, args.out)):
         if i:

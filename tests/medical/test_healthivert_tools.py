@@ -45,3 +45,30 @@ def test_show_dir_without_a_show_hook_is_named(tmp_path):
     cfg = load_config("configs/image/smallcnn_digits.py", work_dir=str(tmp_path))
     with pytest.raises(ValueError, match="smallcnn_digits.py: --show-dir needs a `show_hook`"):
         show_hook(cfg, str(tmp_path), 2, "configs/image/smallcnn_digits.py")
+
+
+def _benchmark_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("healthivert_benchmark",
+                                                  "benchmarks/healthivert_phantom.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("config, curved", [(CONFIG, True),
+                                            ("configs/medical/healthivert_phantom_straight.py",
+                                             False)])
+def test_benchmark_prepares_held_out_phantoms_like_the_config(tmp_path, config, curved):
+    from mmengine.config import Config
+
+    bench = _benchmark_module()
+    data_cfg = Config.fromfile(config).test_dataloader.dataset
+    dataset = bench.held_out_dataset(data_cfg, str(tmp_path / "bench"), cases=1, seed=3)
+    case = tmp_path / "bench" / "case_0000"
+    assert json.loads((case / "meta.json").read_text()).get("curved", False) is curved
+    # the default (curved) config reads slices of the straightened spine, the straight one not
+    assert (case / "straightened" / "straighten.json").is_file() is curved
+    assert (dataset.curved, dataset.straighten) == (curved, curved)
+    sample = dataset[0]
+    assert sample["inputs"]["masked"].shape[-2:] == (data_cfg.crop_size, data_cfg.crop_size)
