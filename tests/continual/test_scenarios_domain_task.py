@@ -283,3 +283,22 @@ def test_replay_remembers_the_first_rotation_better_than_fine_tuning(tmp_path):
     assert er[2, 0] >= ft[2, 0] + 10
     assert runs["er"]["metrics"]["average_accuracy"] >= \
         runs["ft"]["metrics"]["average_accuracy"] + 5
+
+
+def test_domain_run_resumes_with_its_random_init_accuracy(tmp_path):
+    from .test_loop import ContinualCrashAfterEpoch  # noqa: F401 (registers the hook)
+
+    extra = {"train_cfg.scenario.rotations": [0, 90, 180]}
+    full = results_of(tiny(CFG / "domain_digits/finetune.py", tmp_path / "full", **extra))
+    crashing = tiny(CFG / "domain_digits/finetune.py", tmp_path / "part", **extra)
+    crashing.custom_hooks = [*crashing.custom_hooks,
+                             dict(type="ContinualCrashAfterEpoch", epoch=1)]
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        Runner.from_cfg(crashing).train()  # dies in task 2
+    resumed_cfg = tiny(CFG / "domain_digits/finetune.py", tmp_path / "part",
+                       experiment_name="resumed", **extra)
+    resumed_cfg.resume = True
+    resumed = results_of(resumed_cfg)
+    assert resumed["random_init_accuracy"] == full["random_init_accuracy"]
+    assert resumed["accuracy_matrix"] == full["accuracy_matrix"]
+    assert resumed["metrics"]["forward_transfer"] == full["metrics"]["forward_transfer"]
