@@ -96,10 +96,11 @@ class Strategy:
         """``model.logits(inputs)``; in a multi-head scenario each sample keeps only its own
         task's head (:func:`~zoo.continual.head.own_head_logits`)."""
         logits = model.logits(inputs)
-        if getattr(self.scenario, "multi_head", False):
+        scenario = getattr(self.context, "scenario", None)  # None: used outside a loop
+        if getattr(scenario, "multi_head", False):
             from ..head import own_head_logits
 
-            logits = own_head_logits(logits, labels, self.scenario)
+            logits = own_head_logits(logits, labels, scenario)
         return logits
 
     def after_iter(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> None:
