@@ -302,3 +302,15 @@ def test_domain_run_resumes_with_its_random_init_accuracy(tmp_path):
     assert resumed["random_init_accuracy"] == full["random_init_accuracy"]
     assert resumed["accuracy_matrix"] == full["accuracy_matrix"]
     assert resumed["metrics"]["forward_transfer"] == full["metrics"]["forward_transfer"]
+
+
+def test_permuted_scenario_goes_into_a_task_checkpoint():
+    """The scenario's own seed must not collide with the checkpoint's run seed."""
+    from zoo.continual.checkpoint import task_payload
+    from zoo.continual.results import AccuracyRecord
+    from zoo.continual.strategies import FineTune
+
+    scenario = build_scenario(dict(type="domain", permutations=3, seed=5), range(10))
+    payload = task_payload(tiny_classifier(10), FineTune(), scenario, AccuracyRecord(3),
+                           epoch=1, iteration=2, seed=0)
+    assert payload["meta"]["seed"] == 0 and payload["meta"]["permutation_seed"] == 5

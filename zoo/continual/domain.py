@@ -194,7 +194,7 @@ class DomainIncrementalScenario:
         elif self.groups is not None:
             out.update(key=self.key, groups=[list(g) for g in self.groups])
         else:
-            out.update(permutations=self.num_tasks, seed=self.seed)
+            out.update(permutations=self.num_tasks, permutation_seed=self.seed)
         return out
 
     # data ----------------------------------------------------------------------------------
