@@ -33,16 +33,18 @@ def load(path: Path) -> dict:
     if not results.is_file():
         raise FileNotFoundError(f"{path}: neither sweep.json nor continual_results.json")
     r = json.loads(results.read_text())
-    return dict(command=f"tools/train.py (work dir {path})", seeds=[r["seed"]],
+    dumped = sorted(p.name for p in path.glob("*.py"))  # mmengine dumps the config here
+    return dict(command=f"tools/train.py CONFIG --work-dir {path} (config dumped as "
+                f"{', '.join(dumped) or 'none'})", seeds=[r["seed"]],
                 metrics={k: (v, None) for k, v in r["metrics"].items()},
                 accuracy_matrix=r["accuracy_matrix"])
 
 
-def cell(value) -> str:
+def cell(value, seeds: int) -> str:
     if value is None:
         return "—"
     mean, std = value
-    return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {std:.1f}"
+    return f"{mean:.1f}" if std is None or seeds < 2 else f"{mean:.1f} ± {std:.1f}"
 
 
 def main(argv=None) -> None:
@@ -57,8 +59,9 @@ def main(argv=None) -> None:
              "| run | seeds | " + " | ".join(COLUMNS) + " |",
              "|---|---|" + "---:|" * len(COLUMNS)]
     for name, row in rows.items():
+        cells = [cell(row["metrics"].get(k), len(row["seeds"])) for k in COLUMNS]
         lines.append(f"| {name} | {','.join(map(str, row['seeds']))} | "
-                     + " | ".join(cell(row["metrics"].get(k)) for k in COLUMNS) + " |")
+                     + " | ".join(cells) + " |")
     lines += ["", "Commands:", *[f"- {name}: `{row['command']}`" for name, row in rows.items()]]
     out = Path(args.out)
     atomic_write_bytes(out.with_suffix(".json"), json.dumps(rows, indent=2).encode())
