@@ -130,7 +130,8 @@ def markdown(rows: list[dict], note: str, command: str) -> str:
             continue
         t = r["test_top1"]
         if t:
-            top = f"{t['mean']:.1f} ± {t['std']:.1f} (n = {t['n']})"
+            spread = f" ± {t['std']:.1f}" if t["n"] > 1 else ""  # no spread from one seed
+            top = f"{t['mean']:.1f}{spread} (n = {t['n']})"
         else:
             top = "no seed finished" if r["unfinished"] else "not run this session"
         seeds = ",".join(map(str, r["seeds"])) or "none"

@@ -59,3 +59,12 @@ def test_a_row_counts_finished_seeds_and_names_stopped_ones(table, tmp_path):
     stopped = table.markdown([table.row("ensemnn_j", "E", row["config"], [], tmp_path)], "", "")
     assert "no seed finished | none; stopped: seed 0 at epoch 0, seed 1 at epoch 0, seed 2" \
         in stopped
+
+
+def test_one_seed_shows_no_spread(table, tmp_path):
+    work = tmp_path / "one/runs/default/seed0"
+    work.mkdir(parents=True)
+    (work / "final_test_metrics.json").write_text('{"top1": 60.0}')
+    row = table.row("one", "B", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], tmp_path)
+    md = table.markdown([row], "", "")
+    assert "| 60.0 (n = 1) | 0 |" in md and "± 0.0" not in md
