@@ -92,6 +92,58 @@ def bf16_autocast(model: torch.nn.Module | None = None, enabled: bool = True,
         yield
 
 
+@contextlib.contextmanager
+def bf16_forward(model: torch.nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Every forward pass of ``model``'s direct submodules (backbone, head, ...) runs under
+    :func:`bf16_autocast`, while the code around them (losses, ``backward`` /
+    ``torch.autograd.grad``) runs outside autocast.
+
+    For code that computes losses and gradients by itself (unlearners): a backward pass
+    inside ``torch.autocast`` would run the gradients of the fp32 layers in bf16 too
+    (autograd re-dispatches their matrix products through autocast).
+    """
+    if not enabled:
+        yield
+        return
+    open_contexts: list[contextlib.ExitStack] = []
+
+    def enter(module, args):
+        stack = contextlib.ExitStack()
+        stack.enter_context(bf16_autocast(model))
+        open_contexts.append(stack)
+
+    def leave(module, args, output):
+        open_contexts.pop().close()
+
+    children = [m for name, m in model.named_children() if name != "data_preprocessor"]
+    if not children:  # a model without submodules: wrap its own forward
+        children = [model]
+    handles = [h for m in children for h in (m.register_forward_pre_hook(enter),
+                                             m.register_forward_hook(leave))]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        while open_contexts:
+            open_contexts.pop().close()
+
+
+def uses_amp(runner) -> bool:
+    """Whether ``runner`` trains with :class:`BF16OptimWrapper` (``--amp``), as a built
+    wrapper or still as its config."""
+    wrapper = getattr(runner, "optim_wrapper", None)
+    if isinstance(wrapper, dict):
+        return wrapper.get("type") in ("BF16OptimWrapper", BF16OptimWrapper)
+    return isinstance(wrapper, BF16OptimWrapper)
+
+
+def runner_autocast(runner, model: torch.nn.Module) -> contextlib.AbstractContextManager:
+    """:func:`bf16_autocast` of ``model`` when ``runner`` trains under ``--amp``, else a
+    no-op: for loops that evaluate by themselves (e.g. the continual loop)."""
+    return bf16_autocast(model) if uses_amp(runner) else contextlib.nullcontext()
+
+
 # Registered in mmengine's root registry: the runner builds optimiser wrappers from there
 # (a zoo child registry, if one is added, finds it through its parent).
 @OPTIM_WRAPPERS.register_module(force=True)
