@@ -54,9 +54,11 @@ def precision_sensitive_modules(model: torch.nn.Module) -> list[torch.nn.Module]
 
 
 @contextlib.contextmanager
-def _fp32_islands(modules: list[torch.nn.Module]) -> Iterator[None]:
-    """Run ``modules`` with autocast off and floating inputs cast to fp32."""
-    open_contexts: list[contextlib.ExitStack] = []
+def _fp32_islands(modules: list[torch.nn.Module],
+                  open_contexts: list[contextlib.ExitStack] | None = None) -> Iterator[None]:
+    """Run ``modules`` with autocast off and floating inputs cast to fp32 (``open_contexts``:
+    a stack shared with other hooks, so that a forward that raised unwinds in order)."""
+    open_contexts = [] if open_contexts is None else open_contexts
 
     def enter(module, args):
         stack = contextlib.ExitStack()
@@ -68,8 +70,8 @@ def _fp32_islands(modules: list[torch.nn.Module]) -> Iterator[None]:
     def leave(module, args, output):
         open_contexts.pop().close()
 
-    handles = [h for m in modules for h in (m.register_forward_pre_hook(enter),
-                                            m.register_forward_hook(leave))]
+    handles = [h for m in modules for h in (
+        m.register_forward_pre_hook(enter), m.register_forward_hook(leave, always_call=True))]
     try:
         yield
     finally:
@@ -106,10 +108,11 @@ def bf16_forward(model: torch.nn.Module, enabled: bool = True) -> Iterator[None]
         yield
         return
     open_contexts: list[contextlib.ExitStack] = []
+    device = _device_type(model)
 
     def enter(module, args):
         stack = contextlib.ExitStack()
-        stack.enter_context(bf16_autocast(model))
+        stack.enter_context(torch.autocast(device_type=device, dtype=AMP_DTYPE))
         open_contexts.append(stack)
 
     def leave(module, args, output):
@@ -118,15 +121,19 @@ def bf16_forward(model: torch.nn.Module, enabled: bool = True) -> Iterator[None]
     children = [m for name, m in model.named_children() if name != "data_preprocessor"]
     if not children:  # a model without submodules: wrap its own forward
         children = [model]
-    handles = [h for m in children for h in (m.register_forward_pre_hook(enter),
-                                             m.register_forward_hook(leave))]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-        while open_contexts:
-            open_contexts.pop().close()
+    # the fp32 islands' hooks nest inside the children's: a child's autocast opens before
+    # (prepended pre-hook) and closes after (appended later) an island on the same module
+    with _fp32_islands(precision_sensitive_modules(model), open_contexts):
+        handles = [h for m in children for h in (
+            m.register_forward_pre_hook(enter, prepend=True),
+            m.register_forward_hook(leave, always_call=True))]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+            while open_contexts:
+                open_contexts.pop().close()
 
 
 def uses_amp(runner) -> bool:
