@@ -116,3 +116,29 @@ def test_loss_input_errors():
         loss(torch.randn(1, 2, 8, 8), torch.full((1, 1, 8, 8), 5))
     with pytest.raises(ValueError, match="activation"):
         MODELS.build(dict(type="SoftClDiceLoss", activation="relu"))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 24, 20), (1, 2, 12, 10, 14)])
+def test_soft_skeleton_gradient_equals_monai(shape):
+    """The zoo's soft skeleton (shifted-view minima / maxima with their own backward, issue
+    21) has MONAI's values exactly and its gradient up to rounding, and clDice on it too."""
+    g = torch.Generator().manual_seed(2)
+    probs = torch.rand(shape, generator=g)
+    weight = torch.randn(shape, generator=g)
+    ours, ref = probs.clone().requires_grad_(True), probs.clone().requires_grad_(True)
+    a, b = soft_skeleton(ours, 3), soft_skel(ref, 3)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    (a * weight).sum().backward()
+    (b * weight).sum().backward()
+    assert ref.grad.abs().sum() > 0
+    torch.testing.assert_close(ours.grad, ref.grad, rtol=1e-5, atol=1e-5)
+    logits, target = _inputs(shape[:1] + shape[2:], 3)
+    x, y = logits.clone().requires_grad_(True), logits.clone().requires_grad_(True)
+    MODELS.build(dict(type="SoftClDiceLoss"))(x, target).backward()
+    SoftclDiceLoss(softmax=True, to_onehot_y=True, include_background=False)(y, target).backward()
+    torch.testing.assert_close(x.grad, y.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_soft_skeleton_rejects_other_ranks():
+    with pytest.raises(ValueError, match="soft_erode needs"):
+        soft_skeleton(torch.rand(2, 3, 4))
