@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
         cosine=dict(min=float(cos.min()), median=float(cos.median())),
         relative_l2_error=dict(max=float(rel.max()), median=float(rel.median())),
         load_average=os.getloadavg(), cpu=open("/proc/cpuinfo").read().split("model name")[1]
-        .split("\n")[0].strip(": "))
+        .split("\n")[0].strip(": \t"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "wsi_features_amp.json", json.dumps(results, indent=2))
