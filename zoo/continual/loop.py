@@ -44,6 +44,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, set_random_seed
 from torch.utils.data import DataLoader
 
+from zoo.engine.amp import runner_autocast
 from zoo.registry import DATASETS, LOOPS, STRATEGIES
 from zoo.structures import gather_labels
 
@@ -367,7 +368,8 @@ class ContinualTrainLoop(BaseLoop):
         self._seed(100_003 * (task + 1) + 50_021, per_rank=False)
         strategy.after_task(model, task)
         elapsed = time.perf_counter() - start
-        self._evaluate(task)
+        with runner_autocast(self.runner, model):  # --amp: bf16 evaluation as in training
+            self._evaluate(task)
         self.record.task_times.append(elapsed)
         self.record.task_peak_rss_mb.append(peak_rss_mb())
         self.record.task_peak_cuda_mb.append(
