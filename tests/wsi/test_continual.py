@@ -177,8 +177,9 @@ def test_finetune_keeps_earlier_classes_rows_fixed_as_the_comel_code(task_bags, 
 def test_mil_replay_puts_replayed_bags_through_the_model_loss():
     """MILReplay (CoMEL + ER of the CoMEL code): the replayed bag goes through the model's
     own loss beside the current one (BPPL included), unlike the generic ER's plain CE."""
-    from zoo.continual.strategies import MILReplay
     from zoo.models.mil import CoMEL
+
+    from zoo.continual.strategies import MILReplay
 
     torch.manual_seed(0)
     model = CoMEL(in_dim=DIM, embed_dim=16, num_heads=2, region_size=2, num_layers=1,

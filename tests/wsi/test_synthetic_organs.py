@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 from skimage.color import rgb2gray
-
 from zoo.datasets.wsi.synthetic import ORGAN_STYLES, make_synthetic_task_cohort, render_slide
 
 SIZE = (320, 448)
