@@ -18,6 +18,9 @@ Example (the full protocol; hours on a few CPU cores)::
     OMP_NUM_THREADS=2 nice -n 10 uv run benchmarks/ssl_msr3d.py --seeds 0 1 2
 
 ``--pretrain-epochs`` / ``--eval-epochs`` shorten the schedules; the table records them.
+One method's rows can be added to an existing table without recomputing the others::
+
+    ... --methods HaLP --no-baseline --merge
 """
 from __future__ import annotations
 
