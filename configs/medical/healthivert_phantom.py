@@ -1,7 +1,9 @@
 # HealthiVert-GAN (JBHI 2025) on synthetic spine phantoms: 64x64 sagittal crops at 1.5 mm,
 # a 24-px (36 mm) band replaces the target vertebra. Trains on healthy spines (the paper trains
 # on Genant grade <= 1); tests on fractured phantoms with known pre-fracture heights.
-# Phantoms are generated on first use under work_dirs/spine_phantoms/ (a few seconds each).
+# Phantoms are generated on first use under work_dirs/spine_phantoms_curved/ (a few seconds
+# each): curved spines with varied vertebra shapes, straightened along the centre line fitted
+# to the label map before slicing (the paper's pre-processing; cached in <case>/straightened).
 _base_ = ["../_base_/default_runtime.py"]
 
 band = 24
@@ -13,17 +15,18 @@ model = dict(
     max_height=band,
     local_width=18,  # 70 of 256 px in the paper
 )
-_data = dict(type="HealthiVertPhantomDataset", crop_size=64, band=band)
+_data = dict(type="HealthiVertPhantomDataset", crop_size=64, band=band, curved=True,
+             straighten=True)
 train_dataloader = dict(
     batch_size=8, num_workers=0, sampler=dict(type="InfiniteSampler", shuffle=True),
     collate_fn=dict(type="default_collate"),
-    dataset=dict(**_data, data_root="work_dirs/spine_phantoms/train_healthy", num_cases=24,
+    dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/train_healthy", num_cases=24,
                  fractured=False, targets="all", seed=1),
 )
 val_dataloader = dict(
     batch_size=16, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
     collate_fn=dict(type="default_collate"),
-    dataset=dict(**_data, data_root="work_dirs/spine_phantoms/test_fractured", num_cases=24,
+    dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/test_fractured", num_cases=24,
                  fractured=True, targets="target", seed=2),
 )
 test_dataloader = val_dataloader

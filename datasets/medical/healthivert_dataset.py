@@ -6,6 +6,11 @@ inferior) the target vertebra's rows ``x1..x2`` are cut out and replaced by a fi
 above and below is shifted so that the neighbours touch the band. The generator sees the
 band image, the band mask, ``1 - heat map`` and the slice position; the real crop, the real
 target mask and the neighbours' mask (shifted like the input) are the targets.
+
+As in the paper's pre-processing, the spine can first be straightened (``straighten=True``,
+``spine_straighten``): the volumes are resampled along the centre line fitted to the label
+map, so a vertebra's rows span its height along its own axis, not along the image axis of a
+curved spine (cached in ``<case>/straightened/``).
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from zoo.registry import DATASETS
 
 from .spine_io import SpineDataError, load_spine_volume, vertebra_crop
 from .spine_phantom import SECTIONS, generate_phantom_set
+from .spine_straighten import ensure_straightened
 
 
 def band_bounds(x1: int, x2: int, band: int, size: int) -> tuple[int, int]:
@@ -80,17 +86,22 @@ class HealthiVertPhantomDataset(BaseDataset):
         crop_size, band: crop side and band height in pixels.
         slice_divisor: sagittal slices within centre ± LR extent / divisor are used.
         seed: phantom seed.
+        curved: generate curved phantoms with varied vertebra shapes (``spine_phantom``).
+        straighten: straighten every case along the centre line of its ``label.nii.gz``
+            before cutting slices (``spine_straighten``).
     """
 
     def __init__(self, data_root: str, num_cases: int = 0, fractured: bool = False,
                  targets: str = "all", crop_size: int = 64, band: int = 24,
-                 slice_divisor: float = 5.0, seed: int = 0, **kwargs):
+                 slice_divisor: float = 5.0, seed: int = 0, curved: bool = False,
+                 straighten: bool = False, **kwargs):
         if targets not in ("all", "target"):
             raise ValueError(f"HealthiVertPhantomDataset: targets must be 'all' or 'target', "
                              f"got {targets!r}")
         self.num_cases, self.fractured, self.targets = num_cases, fractured, targets
         self.crop_size, self.band, self.slice_divisor, self.seed = (crop_size, band,
                                                                     slice_divisor, seed)
+        self.curved, self.straighten = curved, straighten
         kwargs.setdefault("serialize_data", False)
         super().__init__(data_root=data_root, pipeline=[], **kwargs)
 
@@ -99,20 +110,24 @@ class HealthiVertPhantomDataset(BaseDataset):
 
         root = Path(self.data_root)
         if self.num_cases:
-            generate_phantom_set(root, self.num_cases, self.seed, self.fractured, progress=True)
+            generate_phantom_set(root, self.num_cases, self.seed, self.fractured, progress=True,
+                                 curved=self.curved)
         cases = sorted(p for p in root.glob("case_*") if (p / "meta.json").is_file())
         if not cases:
             raise FileNotFoundError(f"{root}: no case_* folders with meta.json")
         samples = []
         for case_id, case in enumerate(cases):
             meta = json.loads((case / "meta.json").read_text())
-            vol = load_spine_volume(case / "label.nii.gz", case / "ct.nii.gz")
-            healthy_path = case / "healthy_label.nii.gz"
+            src = ensure_straightened(case) if self.straighten else case
+            vol = load_spine_volume(src / "label.nii.gz", src / "ct.nii.gz")
+            healthy_path = src / "healthy_label.nii.gz"
             healthy = load_spine_volume(healthy_path).label if healthy_path.is_file() \
                 else vol.label
             heat = None
-            if (case / "heatmap.nii.gz").is_file():
-                heat = load_spine_volume(case / "heatmap.nii.gz").label.astype(np.float32)
+            if (src / "heatmap.nii.gz").is_file():
+                # read as an image: the label reader would round the heat map to 0 / 1
+                heat = load_spine_volume(src / "label.nii.gz", src / "heatmap.nii.gz",
+                                         window=None).image
             verts = {v["label"]: v for v in meta["vertebrae"]}
             order = [v["label"] for v in meta["vertebrae"]]
             chosen = order[1:-1] if self.targets == "all" else [meta["target_label"]]

@@ -40,10 +40,11 @@ class SpineVolume:
 
 
 def load_spine_volume(label_path: str | os.PathLike, ct_path: str | os.PathLike | None = None,
-                      window: tuple[float, float] = (-200.0, 800.0),
+                      window: tuple[float, float] | None = (-200.0, 800.0),
                       pixdim: tuple[float, float, float] | None = None) -> SpineVolume:
     """Load with MONAI: LoadImaged -> EnsureChannelFirstd -> Orientationd(RAS)
-    [-> Spacingd] -> ScaleIntensityRanged(window -> [-1, 1], clipped) on the CT."""
+    [-> Spacingd] -> ScaleIntensityRanged(window -> [-1, 1], clipped) on the CT
+    (``window=None``: the CT is returned unscaled, e.g. in HU)."""
     from monai.transforms import (
         Compose,
         EnsureChannelFirstd,
@@ -66,7 +67,7 @@ def load_spine_volume(label_path: str | os.PathLike, ct_path: str | os.PathLike 
     if pixdim is not None:
         modes = ["bilinear", "nearest"] if ct_path is not None else ["nearest"]
         steps.append(Spacingd(keys=keys, pixdim=pixdim, mode=modes))
-    if ct_path is not None:
+    if ct_path is not None and window is not None:
         steps.append(ScaleIntensityRanged(keys="image", a_min=window[0], a_max=window[1],
                                           b_min=-1.0, b_max=1.0, clip=True))
     try:

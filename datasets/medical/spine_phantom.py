@@ -13,6 +13,18 @@ middle / anterior losses placed at the centres of the three AP thirds (``u`` = 1
 and is constant beyond them. Healthy heights grow caudally with a small random jitter, so the
 neighbours of a vertebra predict its healthy height (the prior HealthiVert-GAN relies on).
 
+Curved phantoms (``curved=True``): the spine's centre line follows a seeded smooth curve
+(sagittal sinusoid = lordosis / kyphosis, plus an optional small coronal sinusoid =
+scoliosis). Every body and disc is defined in the curve's local coordinates ``(s, a, b)``
+(arc length, left-right and AP offsets; ``spine_curve``), so each endplate lies in the plane
+perpendicular to the curve and straightening along the true curve recovers the straight
+geometry exactly. Curved phantoms also vary the vertebra shapes more (AP depth, width, seeded
+per vertebra) and give the endplates a seeded concavity: the healthy column height at
+normalised radius ``rho`` of the elliptic cross-section is ``H - (c_sup + c_inf)(1 - rho^2)``,
+``H`` being the rim-to-rim height recorded as ``healthy_height_mm``. A fracture scales every
+column height by ``1 - loss(u)``. ``meta.json`` records the curve (parameters and its points in
+voxel coordinates, one per axial slice), each body's arc-length position, tilt and concavities.
+
 Each case is a folder (``case_0000``, ``case_0001``, ...) with ``ct.nii.gz``,
 ``label.nii.gz`` (after fracture), ``healthy_label.nii.gz`` (pre-fracture ground truth)
 and ``meta.json``.
@@ -21,7 +33,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nibabel as nib
@@ -29,6 +41,8 @@ import numpy as np
 from scipy import ndimage
 
 from zoo.fileio import atomic_path, atomic_write_text
+
+from .spine_curve import CentreLine
 
 SECTIONS = ("posterior", "middle", "anterior")
 GENANT_RANGES = {0: (0.0, 0.17), 1: (0.21, 0.24), 2: (0.27, 0.37), 3: (0.43, 0.52)}
@@ -68,6 +82,14 @@ class PhantomConfig:
     texture_hu: float = 35.0
     noise_hu: float = 25.0
     blur_voxels: float = 0.6
+    # curved phantoms (see module doc); the fields below are used only when curved is True
+    curved: bool = False
+    sagittal_amplitude: tuple[float, float] = (4.0, 9.0)
+    sagittal_wavelength: tuple[float, float] = (200.0, 280.0)
+    coronal_amplitude: tuple[float, float] = (0.0, 3.0)
+    coronal_wavelength: tuple[float, float] = (180.0, 280.0)
+    shape_jitter: float = 0.06
+    concavity_range: tuple[float, float] = (0.3, 1.5)
 
 
 @dataclass
@@ -146,6 +168,137 @@ def layout_spine(cfg: PhantomConfig, rng: np.random.Generator) -> list[VertebraS
     return specs
 
 
+@dataclass
+class SpineCurve:
+    """Planted centre line of a curved phantom: ``x(z)`` and ``y(z)`` sinusoids (mm on the
+    phantom grid, voxel centres at ``(index + 0.5) * spacing``)."""
+
+    x0: float
+    y0: float
+    sagittal_amplitude: float
+    sagittal_wavelength: float
+    sagittal_phase: float
+    coronal_amplitude: float
+    coronal_wavelength: float
+    coronal_phase: float
+
+    def xy(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = np.asarray(z, np.float64)
+        x = self.x0 + self.coronal_amplitude * np.sin(2 * np.pi * z / self.coronal_wavelength
+                                                      + self.coronal_phase)
+        y = self.y0 + self.sagittal_amplitude * np.sin(2 * np.pi * z / self.sagittal_wavelength
+                                                       + self.sagittal_phase)
+        return x, y
+
+    def centre_line(self, z_lo: float, z_hi: float, step: float = 0.2) -> CentreLine:
+        z = np.arange(z_lo, z_hi + step, step)
+        return CentreLine(np.stack([*self.xy(z), z], axis=1))
+
+    def points_voxel(self, cfg: PhantomConfig) -> list[list[float]]:
+        """The curve at every axial slice centre, in voxel coordinates (rounded to 1e-3)."""
+        sp = np.array(cfg.spacing)
+        z = (np.arange(cfg.shape[2]) + 0.5) * sp[2]
+        mm = np.stack([*self.xy(z), z], axis=1)
+        return np.round(mm / sp - 0.5, 3).tolist()
+
+
+def sample_curve(cfg: PhantomConfig, rng: np.random.Generator) -> SpineCurve:
+    """A seeded sagittal (lordosis / kyphosis) and coronal (scoliosis) sinusoid."""
+    size = np.array(cfg.shape) * np.array(cfg.spacing)
+    return SpineCurve(
+        x0=float(size[0] / 2), y0=float(size[1] / 2 + rng.uniform(-2, 2)),
+        sagittal_amplitude=float(rng.uniform(*cfg.sagittal_amplitude)),
+        sagittal_wavelength=float(rng.uniform(*cfg.sagittal_wavelength)),
+        sagittal_phase=float(rng.uniform(0, 2 * np.pi)),
+        coronal_amplitude=float(rng.uniform(*cfg.coronal_amplitude)),
+        coronal_wavelength=float(rng.uniform(*cfg.coronal_wavelength)),
+        coronal_phase=float(rng.uniform(0, 2 * np.pi)))
+
+
+def _phantom_line(cfg: PhantomConfig, curve: SpineCurve) -> CentreLine:
+    size_z = cfg.shape[2] * cfg.spacing[2]
+    return curve.centre_line(-20.0, size_z + 20.0)
+
+
+def layout_curved_spine(cfg: PhantomConfig, rng: np.random.Generator,
+                        curve: SpineCurve) -> list[VertebraSpec]:
+    """Place the bodies along the arc length of ``curve``, top (superior) first.
+
+    ``center_mm`` is the body's centre on the curve; ``info`` holds its arc length ``s_mm``,
+    endplate concavities (mm) and sagittal / coronal tilt of the curve there (degrees).
+    """
+    size = np.array(cfg.shape) * np.array(cfg.spacing)
+    top_height = rng.uniform(*cfg.height_range)
+    depth0, width0 = rng.uniform(*cfg.depth_range), rng.uniform(*cfg.width_range)
+    heights = [top_height + k * cfg.height_step + rng.normal(0, cfg.height_jitter)
+               for k in range(cfg.n_vertebrae)]
+    discs = [rng.uniform(*cfg.disc_range) for _ in range(cfg.n_vertebrae - 1)]
+    total = sum(heights) + sum(discs)
+    line = _phantom_line(cfg, curve)
+    s = float(line.s_at_z(size[2] / 2)) + total / 2  # superior end of the top body
+    j = cfg.shape_jitter
+    specs = []
+    for k, h in enumerate(heights):
+        s_c = s - h / 2
+        t, _, _ = line.frame(s_c)
+        spec = VertebraSpec(
+            cfg.first_label + k, tuple(float(v) for v in line.point(s_c)), h,
+            depth0 * rng.uniform(1 - j, 1 + j) + 0.3 * k,
+            width0 * rng.uniform(1 - j, 1 + j) + 0.5 * k,
+            info=dict(s_mm=float(s_c),
+                      concavity_superior_mm=float(rng.uniform(*cfg.concavity_range)),
+                      concavity_inferior_mm=float(rng.uniform(*cfg.concavity_range)),
+                      sagittal_tilt_deg=float(np.degrees(np.arctan2(t[1], t[2]))),
+                      coronal_tilt_deg=float(np.degrees(np.arctan2(t[0], t[2])))))
+        _check_inside(cfg, line, spec, size)
+        specs.append(spec)
+        s -= h + (discs[k] if k < len(discs) else 0)
+    return specs
+
+
+def _check_inside(cfg: PhantomConfig, line: CentreLine, spec: VertebraSpec,
+                  size: np.ndarray) -> None:
+    """The body's rim (both endplates) must lie inside the volume, one voxel from the border."""
+    ang = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    a, b = spec.width / 2 * np.cos(ang), spec.depth / 2 * np.sin(ang)
+    s_c = spec.info["s_mm"]
+    rim = np.concatenate([line.to_world(s_c + d, a, b) for d in (-spec.height / 2,
+                                                                  spec.height / 2)])
+    margin = np.array(cfg.spacing)
+    if (rim < margin).any() or (rim > size - margin).any():
+        raise ValueError(f"phantom: vertebra {spec.label} of the curved spine leaves the "
+                         f"{size.tolist()} mm volume; enlarge PhantomConfig.shape or reduce "
+                         "the curve amplitudes")
+
+
+def _curved_body_fields(spec: VertebraSpec, local: tuple[np.ndarray, ...], fractured: bool,
+                        cortical_mm: float):
+    """Body and cortical shell masks of one vertebra from the voxels' curve coordinates."""
+    s, a, b = local
+    rho2 = (a / (spec.width / 2)) ** 2 + (b / (spec.depth / 2)) ** 2
+    r = np.sqrt(rho2)
+    dip = np.clip(1 - rho2, 0.0, None)
+    s_c = spec.info["s_mm"]
+    bottom = s_c - spec.height / 2 + spec.info["concavity_inferior_mm"] * dip
+    top = s_c + spec.height / 2 - spec.info["concavity_superior_mm"] * dip
+    if fractured and spec.fracture:
+        u = (b + spec.depth / 2) / spec.depth
+        top = bottom + (top - bottom) * (1 - spec.fracture.profile(u))
+    with np.errstate(invalid="ignore"):  # s is NaN off the curve's ends
+        inside = (r <= 1) & (s >= bottom) & (s <= top)
+        shell_r = 1 - cortical_mm / min(spec.width / 2, spec.depth / 2)
+        shell = inside & ((r > shell_r) | (s - bottom < cortical_mm) | (top - s < cortical_mm))
+    return inside, shell
+
+
+def _curved_disc(spec: VertebraSpec, below: VertebraSpec, local) -> np.ndarray:
+    s, a, b = local
+    r = np.sqrt((a / (spec.width / 2)) ** 2 + (b / (spec.depth / 2)) ** 2)
+    with np.errstate(invalid="ignore"):
+        return (r <= 0.98) & (s < spec.info["s_mm"] + spec.height / 2) & \
+            (s > below.info["s_mm"] - below.height / 2)
+
+
 def _body_fields(spec: VertebraSpec, grid: tuple[np.ndarray, ...], fractured: bool):
     """Boolean body mask and cortical shell mask of one vertebra on the mm grid."""
     x, y, z = grid
@@ -160,8 +313,10 @@ def _body_fields(spec: VertebraSpec, grid: tuple[np.ndarray, ...], fractured: bo
 
 
 def render_phantom(cfg: PhantomConfig, specs: list[VertebraSpec], rng: np.random.Generator,
-                   fractured: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Render (CT in HU float32, label int16) on the RAS grid of ``cfg``."""
+                   fractured: bool = True,
+                   curve: SpineCurve | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Render (CT in HU float32, label int16) on the RAS grid of ``cfg``; bodies and discs
+    follow ``curve`` when given (specs from ``layout_curved_spine``), else the straight axis."""
     axes = [(np.arange(n) + 0.5) * s for n, s in zip(cfg.shape, cfg.spacing)]
     grid = np.meshgrid(*axes, indexing="ij")
     x, y, z = grid
@@ -173,19 +328,28 @@ def render_phantom(cfg: PhantomConfig, specs: list[VertebraSpec], rng: np.random
     label = np.zeros(cfg.shape, np.int16)
     texture = ndimage.gaussian_filter(rng.normal(0, 1, cfg.shape), 1.2).astype(np.float32)
     texture *= cfg.texture_hu / (texture.std() + 1e-6)
+    local = None
+    if curve is not None:
+        local = _phantom_line(cfg, curve).to_local(np.stack(grid, axis=-1))
     for k, spec in enumerate(specs):  # discs first, bodies drawn over them
         if k + 1 < len(specs):
             below = specs[k + 1]
+            if local is not None:
+                ct[_curved_disc(spec, below, local)] = cfg.hu_disc
+                continue
             r = np.sqrt(((x - spec.center_mm[0]) / (spec.width / 2)) ** 2
                         + ((y - spec.center_mm[1]) / (spec.depth / 2)) ** 2)
             disc = (r <= 0.98) & (z < spec.center_mm[2] + spec.height / 2) & \
                 (z > below.center_mm[2] - below.height / 2)
             ct[disc] = cfg.hu_disc
     for spec in specs:
-        inside, r, bottom, top = _body_fields(spec, grid, fractured)
         t = cfg.cortical_mm
-        shell_r = 1 - t / min(spec.width / 2, spec.depth / 2)
-        shell = inside & ((r > shell_r) | (z - bottom < t) | (top - z < t))
+        if local is not None:
+            inside, shell = _curved_body_fields(spec, local, fractured, t)
+        else:
+            inside, r, bottom, top = _body_fields(spec, grid, fractured)
+            shell_r = 1 - t / min(spec.width / 2, spec.depth / 2)
+            shell = inside & ((r > shell_r) | (z - bottom < t) | (top - z < t))
         ct[inside] = cfg.hu_cancellous + texture[inside]
         ct[shell] = cfg.hu_cortical
         label[inside] = spec.label
@@ -210,21 +374,31 @@ def _write_json_atomic(obj: dict, path: Path) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1))
 
 
-def make_case(out_dir: str | os.PathLike, seed: int, grade: int | None = None,
-              cfg: PhantomConfig | None = None, target_index: int | None = None) -> dict:
-    """Write one phantom case; ``grade`` None means no fracture. Returns its metadata."""
+def _resolve_config(cfg: PhantomConfig | None, curved: bool | None) -> PhantomConfig:
     cfg = cfg or PhantomConfig()
+    return cfg if curved is None else replace(cfg, curved=bool(curved))
+
+
+def make_case(out_dir: str | os.PathLike, seed: int, grade: int | None = None,
+              cfg: PhantomConfig | None = None, target_index: int | None = None,
+              curved: bool | None = None) -> dict:
+    """Write one phantom case; ``grade`` None means no fracture. Returns its metadata.
+
+    ``curved`` (when not None) overrides ``cfg.curved``: a curved spine with varied shapes.
+    """
+    cfg = _resolve_config(cfg, curved)
     rng = np.random.default_rng(seed)
-    specs = layout_spine(cfg, rng)
+    curve = sample_curve(cfg, rng) if cfg.curved else None
+    specs = layout_spine(cfg, rng) if curve is None else layout_curved_spine(cfg, rng, curve)
     if target_index is None:
         target_index = int(rng.integers(1, cfg.n_vertebrae - 1))
     if not 1 <= target_index <= cfg.n_vertebrae - 2:
         raise ValueError(f"phantom: target_index {target_index} needs two neighbours")
     if grade is not None:
         specs[target_index].fracture = sample_fracture(rng, target_index, grade)
-    ct, label = render_phantom(cfg, specs, rng, fractured=True)
+    ct, label = render_phantom(cfg, specs, rng, fractured=True, curve=curve)
     healthy = label if grade is None else render_phantom(cfg, specs, np.random.default_rng(0),
-                                                          fractured=False)[1]
+                                                          fractured=False, curve=curve)[1]
     out = Path(out_dir)
     affine = ras_affine(cfg.spacing)
     save_nifti_atomic(ct, affine, out / "ct.nii.gz")
@@ -234,24 +408,34 @@ def make_case(out_dir: str | os.PathLike, seed: int, grade: int | None = None,
     for spec in specs:
         losses = spec.fracture.section_losses() if spec.fracture else dict.fromkeys(SECTIONS, 0.0)
         planted = (asdict(spec.fracture) if spec.fracture else None)
-        vertebrae.append(dict(label=spec.label, healthy_height_mm=spec.height,
-                              depth_mm=spec.depth, width_mm=spec.width,
-                              section_loss=losses, planted=planted,
-                              grade=genant_grade(max(losses.values()))))
+        entry = dict(label=spec.label, healthy_height_mm=spec.height,
+                     depth_mm=spec.depth, width_mm=spec.width,
+                     section_loss=losses, planted=planted,
+                     grade=genant_grade(max(losses.values())))
+        if curve is not None:
+            centre_vox = np.array(spec.center_mm) / np.array(cfg.spacing) - 0.5
+            entry.update(spec.info, centre_voxel=np.round(centre_vox, 3).tolist())
+        vertebrae.append(entry)
     meta = dict(seed=seed, target_label=specs[target_index].label, target_index=target_index,
-                fractured=grade is not None, spacing=list(cfg.spacing),
+                fractured=grade is not None, curved=cfg.curved, spacing=list(cfg.spacing),
                 shape=list(cfg.shape), vertebrae=vertebrae)
+    if curve is not None:
+        meta["centre_line"] = dict(kind="sinusoids x(z), y(z) in mm on the voxel-centre grid "
+                                   "(mm = (voxel + 0.5) * spacing)", **asdict(curve),
+                                   points_voxel=curve.points_voxel(cfg))
     _write_json_atomic(meta, out / "meta.json")
     return meta
 
 
 def generate_phantom_set(root: str | os.PathLike, n_cases: int, seed: int = 0,
                          fractured: bool = True, cfg: PhantomConfig | None = None,
-                         progress: bool = False) -> list[Path]:
+                         progress: bool = False, curved: bool | None = None) -> list[Path]:
     """Write ``n_cases`` cases under ``root`` (grades cycling 0..3 when ``fractured``).
 
-    Existing complete cases (``meta.json`` present) are kept, so the call is resumable.
+    Existing complete cases (``meta.json`` present) are kept, so the call is resumable; one of
+    the other kind (straight vs curved) is an error naming the folder.
     """
+    cfg = _resolve_config(cfg, curved)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     cases = []
@@ -265,5 +449,11 @@ def generate_phantom_set(root: str | os.PathLike, n_cases: int, seed: int = 0,
         if not (case / "meta.json").is_file():
             make_case(case, seed=seed * 100003 + i, grade=(i % 4) if fractured else None,
                       cfg=cfg)
+        else:
+            have = bool(json.loads((case / "meta.json").read_text()).get("curved", False))
+            if have != cfg.curved:
+                kind = {True: "curved", False: "straight"}
+                raise ValueError(f"{case}: existing phantom is {kind[have]} but {kind[cfg.curved]}"
+                                 " phantoms were requested; use another folder or delete it")
         cases.append(case)
     return cases
