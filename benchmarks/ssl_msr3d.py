@@ -39,7 +39,8 @@ from zoo.fileio import atomic_write_text
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = {"HiCLR": "configs/selfsup/hiclr_stgcn_msr3d_pretrain.py",
            "SkeletonMAE-style": "configs/selfsup/mae_stgcn_msr3d_pretrain.py",
-           "HaLP": "configs/selfsup/halp_stgcn_msr3d_pretrain.py"}
+           "HaLP": "configs/selfsup/halp_stgcn_msr3d_pretrain.py",
+           "MoCo": "configs/selfsup/moco_stgcn_msr3d_pretrain.py"}
 LINEAR = "configs/selfsup/stgcn_msr3d_linear.py"
 SEMI = "configs/selfsup/stgcn_msr3d_semi10.py"
 # Papers' NTU-60 cross-subject linear evaluation (a different, 40x larger data set).
