@@ -4,6 +4,11 @@
 # Phantoms are generated on first use under work_dirs/spine_phantoms_curved/ (a few seconds
 # each): curved spines with varied vertebra shapes, straightened along the centre line fitted
 # to the label map before slicing (the paper's pre-processing; cached in <case>/straightened).
+# Validation phantoms (checkpoint selection, save_best) are separate from the test phantoms;
+# validation and the saved checkpoints use the generator's exponential moving average (EMA).
+# HGAM heat maps: `heatmap.nii.gz` per case from tools/medical/write_heatmaps.py (absent:
+# heat 0; with straightening, <case>/straightened/heatmap.nii.gz). Ablations: --cfg-options
+# model.use_heatmap=False / model.use_position=False.
 _base_ = ["../_base_/default_runtime.py"]
 
 band = 24
@@ -14,6 +19,8 @@ model = dict(
     discriminator=dict(ndf=16, n_layers=3),
     max_height=band,
     local_width=18,  # 70 of 256 px in the paper
+    use_heatmap=True,  # HGAM channel (1 - heat map); False: constant 1
+    use_position=True,  # 2.5-D slice-position channel; False: constant 0
 )
 _data = dict(type="HealthiVertPhantomDataset", crop_size=64, band=band, curved=True,
              straighten=True)
@@ -26,14 +33,19 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=16, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
     collate_fn=dict(type="default_collate"),
+    dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/val_fractured", num_cases=16,
+                 fractured=True, targets="target", seed=5),
+)
+test_dataloader = dict(
+    batch_size=16, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
+    collate_fn=dict(type="default_collate"),
     dataset=dict(**_data, data_root="work_dirs/spine_phantoms_curved/test_fractured", num_cases=24,
                  fractured=True, targets="target", seed=2),
 )
-test_dataloader = val_dataloader
 val_evaluator = dict(type="HealthiVertMetric")
 test_evaluator = val_evaluator
 
-train_cfg = dict(type="IterBasedTrainLoop", max_iters=1200, val_interval=1200)
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=300, val_interval=150)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 # Adam betas as in the paper; lr raised from its 2e-4 to 5e-4 to shorten CPU training.
@@ -48,9 +60,15 @@ optim_wrapper = dict(
 # train_step runs (ignored in a single process)
 model_wrapper_cfg = dict(type="zoo.ZooSeparateDistributedDataParallel")
 log_processor = dict(type="LogProcessor", window_size=20, by_epoch=False)
+# the best validation RHLV MAE is kept as best_healthivert_rhlv_mae_iter_N.pth (EMA weights)
 default_hooks = dict(logger=dict(type="LoggerHook", interval=20),
-                     checkpoint=dict(type="CheckpointHook", interval=400, by_epoch=False,
-                                     max_keep_ckpts=2))
+                     checkpoint=dict(type="CheckpointHook", interval=150, by_epoch=False,
+                                     max_keep_ckpts=2, save_best="healthivert/rhlv_mae",
+                                     rule="less"))
+# generator (and discriminator) weight averaging: avg <- (1 - m) avg + m w after each iteration
+custom_hooks = [dict(type="EpochSeedHook"),
+                dict(type="EMAHook", ema_type="ExponentialMovingAverage", momentum=0.01,
+                     update_buffers=False, begin_iter=50)]
 
 # result PNGs of `tools/test.py --show-dir DIR`: input band, real slice, synthesis, heights
 show_hook = dict(type="HealthiVertVisualizationHook")

@@ -5,13 +5,31 @@ import numpy as np
 import torch
 
 
-def load_healthivert(config: str, checkpoint: str):
-    """Build the model of ``config`` and load generator weights from an mmengine checkpoint
-    (the discriminators, needed only in training, may be absent from it)."""
+def find_checkpoint(path: str) -> str:
+    """``path`` itself, or for a work dir the checkpoint that validation selected
+    (``best_*.pth``, written by ``CheckpointHook(save_best=...)``)."""
+    import glob
+    import os
+
+    if not os.path.isdir(path):
+        return path
+    best = sorted(glob.glob(os.path.join(path, "best_*.pth")))
+    if len(best) != 1:
+        raise FileNotFoundError(f"{path}: expected one best_*.pth (validation-selected "
+                                f"checkpoint), found {[os.path.basename(b) for b in best]}")
+    return best[0]
+
+
+def load_healthivert(config: str, checkpoint: str, cfg_options: dict | None = None):
+    """Build the model of ``config`` (with ``cfg_options`` overrides) and load generator
+    weights from an mmengine checkpoint (the discriminators, needed only in training, may be
+    absent from it); a work dir means its validation-selected ``best_*.pth``."""
     from zoo.apis import init_model, load_checkpoint
     from zoo.checkpoint import CheckpointMismatchError
 
-    model = init_model(config)
+    checkpoint = find_checkpoint(checkpoint)
+    model = init_model(config, cfg_options=cfg_options)
+    model.checkpoint_path = checkpoint
     _, report = load_checkpoint(model, checkpoint, strict=False)
     gen_missing = [k for k in report.serious_missing if k.startswith("generator.")]
     if gen_missing or report.unexpected:

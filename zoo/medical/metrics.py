@@ -51,6 +51,7 @@ def summarise(rows: list[dict]) -> dict:
     whole_true = np.array([r["height_true"]["whole"] for r in rows])
     out = dict(num_vertebrae=len(rows),
                height_mae_mm=float(np.abs(syn_h - true_h).mean()),
+               height_bias_mm=float((syn_h - true_h).mean()),
                shrm_height_mae_mm=float(np.abs(shrm - whole_true).mean()),
                rhlv_mae=float(np.abs(rhlv - planted).mean()))
     if rhlv.size > 2 and planted.std() > 0 and rhlv.std() > 0:
