@@ -45,7 +45,8 @@ LINEAR = "configs/selfsup/stgcn_msr3d_linear.py"
 SEMI = "configs/selfsup/stgcn_msr3d_semi10.py"
 # Papers' NTU-60 cross-subject linear evaluation (a different, 40x larger data set).
 PAPERS = {"HiCLR": "77.3 (joint, GCN; official repository README, JHang2020/HiCLR)",
-          "HaLP": "79.7 (joint, BiGRU, single modality; paper, Shah et al. CVPR 2023)"}
+          "HaLP": "not quoted (the paper's table could not be checked from here; "
+                  "no number in the official README)"}
 BASELINE = "random encoder / scratch"
 TOP1 = re.compile(r"Final test: .*top1: ([0-9.]+)")
 KNN = re.compile(r"k-NN \(k=\d+\) top-1: ([0-9.]+)")
