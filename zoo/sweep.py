@@ -41,6 +41,7 @@ FINAL_METRICS = "final_test_metrics.json"
 VAL = "val/"
 # per-iteration bookkeeping in the validation scalars, not metrics
 _NOT_METRICS = frozenset({"step", "time", "data_time", "epoch", "iter", "memory"})
+_CONTINUAL_PREFIX = "continual/"  # zoo.continual.results.AccuracyRecord.scalars
 _SESSION = re.compile(r"\d{8}_\d{6}")  # mmengine's per-session folder: <date>_<time>
 _VAL_LOG_LINE = re.compile(r"Epoch\(val\)\s*\[(\d+)\]\[\d+/\d+\]\s+(.*)$")
 
@@ -128,8 +129,11 @@ def _val_curve_from_scalars(path: Path) -> list[dict]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}, line {n}: not JSON ({exc})") from None
+        # the continual loop's per-task results (test split) are not validation metrics
+        record = {k: v for k, v in record.items() if not k.startswith(_CONTINUAL_PREFIX)}
         # training records carry the learning rate and the loss; validation ones do not
-        if "step" in record and "lr" not in record and not any("loss" in k for k in record):
+        if ("step" in record and len(record) > 1 and "lr" not in record
+                and not any("loss" in k for k in record)):
             curve.append(record)
     return curve
 

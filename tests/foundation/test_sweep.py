@@ -266,3 +266,16 @@ def test_real_msr_configs_validation_is_not_the_test_split():
     sweep.check_val_is_not_test(str(REPO / "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py"))
     with pytest.raises(ValueError, match="test metrics"):
         sweep.check_val_is_not_test(str(REPO / "configs/skeleton/stgcn_msr3d_xsub.py"))
+
+
+def test_continual_task_scalars_are_not_validation_metrics(tmp_path):
+    """The continual loop sends its per-task (test split) results to the visualiser as
+    ``continual/...`` scalars; the sweep must not report them as ``val/`` metrics."""
+    session = tmp_path / "20261206_090000" / "vis_data"
+    session.mkdir(parents=True)
+    (session / "scalars.json").write_text(
+        json.dumps({"continual/accuracy/task_1": 90.0, "continual/average_accuracy": 90.0,
+                    "step": 1}) + "\n" + json.dumps(dict(top1=60.0, step=2)) + "\n")
+    assert sweep.val_metrics(sweep.read_val_curve(tmp_path)) == {
+        "val/top1": 60.0, "val/best_top1": 60.0, "val/best_top1_step": 2.0}
+
