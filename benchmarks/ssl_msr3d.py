@@ -18,6 +18,9 @@ Example (the full protocol; hours on a few CPU cores)::
     OMP_NUM_THREADS=2 nice -n 10 uv run benchmarks/ssl_msr3d.py --seeds 0 1 2
 
 ``--pretrain-epochs`` / ``--eval-epochs`` shorten the schedules; the table records them.
+One method's rows can be added to an existing table without recomputing the others::
+
+    ... --methods HaLP --no-baseline --merge
 """
 from __future__ import annotations
 
@@ -35,11 +38,16 @@ from zoo.fileio import atomic_write_text
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = {"HiCLR": "configs/selfsup/hiclr_stgcn_msr3d_pretrain.py",
-           "SkeletonMAE-style": "configs/selfsup/mae_stgcn_msr3d_pretrain.py"}
+           "SkeletonMAE-style": "configs/selfsup/mae_stgcn_msr3d_pretrain.py",
+           "HaLP": "configs/selfsup/halp_stgcn_msr3d_pretrain.py",
+           "MoCo": "configs/selfsup/moco_stgcn_msr3d_pretrain.py"}
 LINEAR = "configs/selfsup/stgcn_msr3d_linear.py"
 SEMI = "configs/selfsup/stgcn_msr3d_semi10.py"
 # Papers' NTU-60 cross-subject linear evaluation (a different, 40x larger data set).
-PAPERS = {"HiCLR": "77.3 (joint, GCN; official repository README, JHang2020/HiCLR)"}
+PAPERS = {"HiCLR": "77.3 (joint, GCN; official repository README, JHang2020/HiCLR)",
+          "HaLP": "not quoted (the paper's table could not be checked from here; "
+                  "no number in the official README)"}
+BASELINE = "random encoder / scratch"
 TOP1 = re.compile(r"Final test: .*top1: ([0-9.]+)")
 KNN = re.compile(r"k-NN \(k=\d+\) top-1: ([0-9.]+)")
 
@@ -53,6 +61,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval-epochs", type=int, default=None, help="default: the configs'")
     p.add_argument("--small", action="store_true",
                    help="a 4-block encoder (16-32 channels) for CPU-sized runs")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the random-encoder / scratch cells (with --merge: keep the table's)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the rows of the existing --out .json that this run does not "
+                        "compute, and its commands (add one method's rows to the table)")
     p.add_argument("--table-only", action="store_true",
                    help="write the table from the cached cells only (missing ones left out)")
     p.add_argument("--cache-dir", default=osp.join(ROOT, "work_dirs", "ssl_msr3d"))
@@ -158,13 +171,13 @@ def collect(args) -> dict:
 
     for seed in args.seeds:
         semi = [f"train_dataloader.dataset.label_seed={seed}"]
-        base = "random encoder / scratch"
-        name = f"linear_random_s{seed}"
-        add(base, "linear", name, evaluate, args, LINEAR, name, seed, None, [])
-        name = f"knn_random_s{seed}"
-        add(base, "knn", name, knn, args, name, seed, None)
-        name = f"semi10_scratch_s{seed}"
-        add(base, "semi10", name, evaluate, args, SEMI, name, seed, None, semi)
+        if not args.no_baseline:
+            name = f"linear_random_s{seed}"
+            add(BASELINE, "linear", name, evaluate, args, LINEAR, name, seed, None, [])
+            name = f"knn_random_s{seed}"
+            add(BASELINE, "knn", name, knn, args, name, seed, None)
+            name = f"semi10_scratch_s{seed}"
+            add(BASELINE, "semi10", name, evaluate, args, SEMI, name, seed, None, semi)
         for method in args.methods:
             marker = osp.join(args.cache_dir, f"pretrain_{method}_s{seed}", "last_checkpoint")
             if TABLE_ONLY and not osp.exists(marker):
@@ -185,15 +198,45 @@ def fmt(values: list[float]) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values):.1f} (n={len(values)})"
 
 
-def write(args, rows: dict) -> None:
+def command_line(args) -> str:
     flags = (["--small"] if args.small else []) + (
         [f"--pretrain-epochs {args.pretrain_epochs}"] if args.pretrain_epochs else []) + (
         [f"--eval-epochs {args.eval_epochs}"] if args.eval_epochs else []) + [
         "--seeds " + " ".join(map(str, args.seeds))]
-    command = "OMP_NUM_THREADS=1 nice -n 10 uv run benchmarks/ssl_msr3d.py " + " ".join(flags)
+    if args.methods != list(METHODS):
+        flags.append("--methods " + " ".join(args.methods))
+    flags += (["--no-baseline"] if args.no_baseline else []) + (
+        ["--merge"] if args.merge else [])
+    return "OMP_NUM_THREADS=1 nice -n 10 uv run benchmarks/ssl_msr3d.py " + " ".join(flags)
+
+
+def merge_previous(args, rows: dict) -> tuple[dict, list[str]]:
+    """With ``--merge``: the rows of the existing ``--out`` .json that this run did not
+    compute, then this run's, and the commands that made them. The previous table must have
+    the same schedules and encoder (else its numbers are not comparable)."""
+    command = command_line(args)
+    if not args.merge or not osp.exists(args.out + ".json"):
+        return rows, [command]
+    path = args.out + ".json"
+    with open(path) as f:
+        prev = json.load(f)
+    for key in ("small", "pretrain_epochs", "eval_epochs"):
+        if prev["args"].get(key) != getattr(args, key):
+            raise ValueError(f"--merge: {path} was made with {key}={prev['args'].get(key)!r}, "
+                             f"this run has {getattr(args, key)!r}; rerun with the same flags")
+    commands = prev.get("commands") or [command_line(argparse.Namespace(**{
+        "methods": list(METHODS), "no_baseline": False, "merge": False, **prev["args"]}))]
+    merged = {row: cols for row, cols in prev["rows"].items() if row not in rows}
+    merged.update(rows)
+    return merged, commands + ([command] if command not in commands else [])
+
+
+def write(args, rows: dict) -> None:
+    rows, commands = merge_previous(args, rows)
+    command = "`, then `".join(commands)
     lines = [
         "# Self-supervised pre-training on MSR Action3D (cross-subject)", "",
-        f"Command: `{command}`", "",
+        f"Command{'s' if len(commands) > 1 else ''}: `{command}`", "",
         f"Seeds {args.seeds}; mean ± std (population) of top-1 test accuracy (%). Encoder: "
         f"the small ST-GCN of `configs/selfsup/` "
         f"({'4 blocks, 16-32 channels (--small)' if args.small else '6 blocks, 16-64 channels'}). "
@@ -206,8 +249,8 @@ def write(args, rows: dict) -> None:
         f"(36 of the 291 training clips: 1-2 per class), the whole network fine-tuned. "
         f"Test: the 275 clips of the even subjects, 5 sampled clips each."
         + (" --pretrain-epochs / --eval-epochs cut the configs' learning-rate schedules "
-           "instead of rescaling them: HiCLR's step at epoch 80 and the cosines over 60-100 "
-           "epochs stop part-way (the same for every arm)."
+           "instead of rescaling them: HiCLR's and HaLP's step at epoch 80 and the cosines "
+           "over 60-100 epochs stop part-way (the same for every arm)."
            if args.pretrain_epochs or args.eval_epochs else ""), "",
         "| encoder | linear eval | k-NN | 10 % labels, fine-tuned | papers' NTU-60 xsub "
         "linear eval (different data set) |",
@@ -218,7 +261,8 @@ def write(args, rows: dict) -> None:
                      f"{fmt(cols.get('semi10', []))} | {PAPERS.get(row, '—')} |")
     lines.append("")
     for ext, text in ((".md", "\n".join(lines)),
-                      (".json", json.dumps({"args": vars(args), "rows": rows}, indent=1))):
+                      (".json", json.dumps({"args": vars(args), "commands": commands,
+                                            "rows": rows}, indent=1))):
         atomic_write_text(args.out + ext, text)
 
 

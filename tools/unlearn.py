@@ -45,6 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--reference", help="checkpoint of the retrained model (for the gap)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--amp", action="store_true",
+                        help="bf16 autocast for the forward passes (unlearning and evaluation)")
     parser.add_argument("--out", required=True, help="output folder")
     return parser.parse_args(argv)
 
@@ -73,6 +75,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
     from zoo.apis import init_model
+    from zoo.engine.amp import bf16_forward
     from zoo.unlearning.api import run_unlearner, save_checkpoint, write_json
     from zoo.unlearning.context import build_context
     from zoo.unlearning.report import compare, evaluate, markdown_table, public
@@ -87,16 +90,19 @@ def main(argv=None) -> dict:
     for r in requests:  # validate every request before any work
         ctx.index.resolve(r)
         ctx.apply_request(r)
-    original = evaluate(model, ctx)
+    with bf16_forward(model, enabled=args.amp):
+        original = evaluate(model, ctx)
     reference = None
     if args.reference:
         ref_model = init_model(cfg, args.reference)
-        reference = evaluate(ref_model, ctx)
+        with bf16_forward(ref_model, enabled=args.amp):
+            reference = evaluate(ref_model, ctx)
     unlearner_cfg = dict(type=args.unlearner, **args.unlearner_options)
     start = time.perf_counter()
-    metrics, edited = run_unlearner(model, ctx, unlearner_cfg, requests, reference)
+    metrics, edited = run_unlearner(model, ctx, unlearner_cfg, requests, reference,
+                                    amp=args.amp)
     report = dict(
-        config=args.config, checkpoint=args.checkpoint, unlearner=unlearner_cfg,
+        config=args.config, checkpoint=args.checkpoint, unlearner=unlearner_cfg, amp=args.amp,
         unlearner_state=metrics.pop("_config"), timing=metrics.pop("_timing"),
         requests=[r.describe() for r in requests],
         forget_samples=int(len(ctx.all_forget_idx)), retain_samples=int(len(ctx.retain_idx)),

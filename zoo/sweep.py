@@ -9,6 +9,15 @@ trains with :class:`~zoo.continual.loop.ContinualTrainLoop` (its ``metrics`` and
 metrics of the runs of one grid point are summarised as mean, sample standard deviation
 (``ddof=1``; 0 for one run) and count, and written to ``OUT/sweep.json`` and
 ``OUT/sweep.md`` (atomically), with every run's values, command and status.
+
+Next to them, every run's validation curve (the ``Epoch(val)`` scalars mmengine writes to
+``WORK_DIR/<time>/vis_data/scalars.json``, or its ``.log`` where there are none) gives
+``val/<metric>`` (the last validation, i.e. the final weights), ``val/best_<metric>`` (the
+highest) and ``val/best_<metric>_step`` (its epoch). ``select`` ranks the grid points on the
+mean of one ``val/`` metric; ``final_cfg_options`` then runs the selected point once more with
+those options (e.g. training on the held-out subjects too) and reports its test metrics:
+tuning on validation and one test report in a single command. Selection on a test metric, or
+on a validation loader that is the test loader, is refused.
 """
 from __future__ import annotations
 
@@ -29,6 +38,12 @@ from zoo.engine.atomic_io import atomic_write_bytes
 
 CONTINUAL_RESULTS = "continual_results.json"
 FINAL_METRICS = "final_test_metrics.json"
+VAL = "val/"
+# per-iteration bookkeeping in the validation scalars, not metrics
+_NOT_METRICS = frozenset({"step", "time", "data_time", "epoch", "iter", "memory"})
+_CONTINUAL_PREFIX = "continual/"  # zoo.continual.results.AccuracyRecord.scalars
+_SESSION = re.compile(r"\d{8}_\d{6}")  # mmengine's per-session folder: <date>_<time>
+_VAL_LOG_LINE = re.compile(r"Epoch\(val\)\s*\[(\d+)\]\[\d+/\d+\]\s+(.*)$")
 
 
 def split_values(text: str) -> list[str]:
@@ -99,8 +114,77 @@ def read_run_metrics(work_dir: str | Path) -> dict[str, float]:
     else:
         raise FileNotFoundError(f"{work_dir} holds neither {CONTINUAL_RESULTS} nor "
                                 f"{FINAL_METRICS}: the run did not finish")
-    return {k: float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    numeric = {k: float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    numeric.update(val_metrics(read_val_curve(work_dir)))
+    return numeric
+
+
+def _val_curve_from_scalars(path: Path) -> list[dict]:
+    curve = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}, line {n}: not JSON ({exc})") from None
+        # the continual loop's per-task results (test split) are not validation metrics
+        record = {k: v for k, v in record.items() if not k.startswith(_CONTINUAL_PREFIX)}
+        # training records carry the learning rate and the loss; validation ones do not
+        if ("step" in record and len(record) > 1 and "lr" not in record
+                and not any("loss" in k for k in record)):
+            curve.append(record)
+    return curve
+
+
+def _val_curve_from_log(path: Path) -> list[dict]:
+    curve = []
+    for line in path.read_text(errors="replace").splitlines():
+        match = _VAL_LOG_LINE.search(line)
+        if match:
+            pairs = re.findall(r"(\S+): (-?[\d.]+(?:e[-+]?\d+)?)", match.group(2))
+            curve.append({"step": int(match.group(1)), **{k: float(v) for k, v in pairs}})
+    return curve
+
+
+def read_val_curve(work_dir: str | Path) -> list[dict]:
+    """The validation records of a run, in order: one dict per validation with its ``step``
+    (epoch, or iteration for iteration-based loops) and metrics. Every mmengine session in
+    the work dir counts (a resumed run continues its curve; a repeated step keeps the later
+    value); a session without ``vis_data/scalars.json`` is read from its ``.log``."""
+    by_step: dict[int, dict] = {}
+    sessions = [p for p in Path(work_dir).glob("*") if p.is_dir() and _SESSION.fullmatch(p.name)]
+    for session in sorted(sessions):
+        scalars = session / "vis_data" / "scalars.json"
+        logs = sorted(session.glob("*.log"))
+        if scalars.is_file():
+            curve = _val_curve_from_scalars(scalars)
+        elif logs:
+            curve = _val_curve_from_log(logs[-1])
+        else:
+            continue
+        for record in curve:
+            by_step[int(record["step"])] = record
+    return [by_step[k] for k in sorted(by_step)]
+
+
+def val_metrics(curve: list[dict]) -> dict[str, float]:
+    """``val/<k>`` (last validation), ``val/best_<k>`` (highest) and ``val/best_<k>_step``
+    for every numeric metric ``k`` of the curve. "Best" is the highest value: the rule of
+    accuracies and of mmengine's ``save_best`` default; rank lower-is-better metrics on
+    ``val/<k>`` or the curve itself."""
+    out: dict[str, float] = {}
+    keys = dict.fromkeys(k for r in curve for k, v in r.items()
+                         if k not in _NOT_METRICS and isinstance(v, (int, float))
+                         and not isinstance(v, bool))
+    for k in keys:
+        points = [(float(r[k]), int(r["step"])) for r in curve if k in r]
+        out[f"{VAL}{k}"] = points[-1][0]
+        best, step = max(points, key=lambda p: p[0])  # first of equal values
+        out[f"{VAL}best_{k}"] = best
+        out[f"{VAL}best_{k}_step"] = float(step)
+    return out
 
 
 def summarise(values: Sequence[float]) -> dict:
@@ -124,6 +208,43 @@ def aggregate(runs: list[dict]) -> list[dict]:
             metrics={k: summarise([r["metrics"][k] for r in ok if k in r["metrics"]])
                      for k in keys}))
     return rows
+
+
+def select_point(rows: list[dict], key: str, rule: str = "greater") -> dict:
+    """The row whose mean of ``key`` is best (``rule`` 'greater' or 'less'; the first of equal
+    means). Only validation metrics (``val/...``) may choose: a choice made on test metrics
+    would make the reported test number optimistic."""
+    if not key.startswith(VAL):
+        raise ValueError(f"--select {key!r}: choose on a validation metric ({VAL}...), never on "
+                         "the test split")
+    if rule not in ("greater", "less"):
+        raise ValueError(f"--select-rule must be 'greater' or 'less', got {rule!r}")
+    ranked = [r for r in rows if key in r["metrics"]]
+    if not ranked:
+        known = sorted({k for r in rows for k in r["metrics"] if k.startswith(VAL)})
+        raise ValueError(f"--select {key!r}: no successful run reported it; validation metrics "
+                         f"of this sweep: {known or 'none (does the config validate?)'}")
+    sign = 1 if rule == "greater" else -1
+    return max(ranked, key=lambda r: sign * r["metrics"][key]["mean"])
+
+
+def check_val_is_not_test(config: str, cfg_options: Sequence[str] = ()) -> None:
+    """Refuse to tune on a config whose validation loader reads the test data set (then
+    ``val/`` metrics are test metrics)."""
+    import argparse
+
+    from mmengine.config import Config, DictAction
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--o", nargs="+", action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(["--o", *cfg_options]).o)
+    val, test = cfg.get("val_dataloader"), cfg.get("test_dataloader")
+    if val is not None and test is not None and val.get("dataset") == test.get("dataset"):
+        raise ValueError(f"{config}: val_dataloader reads the same data set as "
+                         "test_dataloader, so its val/ metrics are test metrics; tune with a "
+                         "validation split (e.g. configs/_base_/datasets/msr3d_xsub_val.py)")
 
 
 def markdown(rows: list[dict], title: str, command: str, metrics: Sequence[str] | None) -> str:
@@ -205,16 +326,27 @@ def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = ()
               jobs: int = 1, out: str | Path = "work_dirs/sweep",
               cfg_options: Sequence[str] = (), train_script: str | None = None,
               reuse: bool = False, title: str | None = None,
-              metrics: Sequence[str] | None = None) -> dict:
+              metrics: Sequence[str] | None = None, select: str | None = None,
+              select_rule: str = "greater",
+              final_cfg_options: Sequence[str] | None = None) -> dict:
     """Run the sweep and write ``out/sweep.json`` and ``out/sweep.md``; returns the JSON
     payload. ``reuse`` keeps runs whose work dir already holds results; otherwise a work dir
-    that exists and is not empty is an error (before anything runs)."""
+    that exists and is not empty is an error (before anything runs). ``select`` (a ``val/``
+    metric) names the best grid point in the payload's ``selected``; ``final_cfg_options``
+    then re-runs that point over the same seeds with these options added, in ``out/final``
+    (its table is the payload's ``final``)."""
     if not Path(config).is_file():
         raise FileNotFoundError(f"config file {config} does not exist")
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"--seeds must be distinct and non-empty, got {list(seeds)}")
+    if final_cfg_options is not None and not select and len(grid_points(parse_grid(grid))) > 1:
+        raise ValueError("--final-cfg-options with a grid needs --select to choose the point")
+    if select:
+        if not select.startswith(VAL) or select_rule not in ("greater", "less"):
+            select_point([], select, select_rule)  # its error, before hours of runs
+        check_val_is_not_test(config, cfg_options)
     out = Path(out)
     train_script = train_script or str(Path(__file__).resolve().parents[1] / "tools/train.py")
     runs = plan_runs(config, seeds, parse_grid(grid), out, cfg_options)
@@ -231,14 +363,43 @@ def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = ()
     command = shlex.join(["tools/sweep.py", config, "--seeds", *map(str, seeds),
                         *(["--grid", *grid] if grid else []),
                         *(["--cfg-options", *cfg_options] if cfg_options else []),
+                        *(["--select", select, "--select-rule", select_rule] if select else []),
+                        *(["--final-cfg-options", *final_cfg_options]
+                          if final_cfg_options is not None else []),
                         "--jobs", str(jobs), "--out", str(out)])
     rows = aggregate(done)
+    records = [{k: r[k] for k in ("point_name", "point", "seed", "work_dir", "log", "status",
+                                  "seconds", "metrics", "args")} for r in done]
+    payload = dict(config=config, command=command, seeds=list(seeds), grid=list(grid),
+                   cfg_options=list(cfg_options), rows=rows, runs=records)
+    # the runs' table first: a selection that fails below must not lose hours of runs
+    write_table(out, payload, markdown(rows, title or f"Sweep of {config}", command, metrics))
+    selected = select_point(rows, select, select_rule) if select else None
+    final = None
+    if final_cfg_options is not None:
+        chosen = selected or rows[0]
+        options = [*cfg_options, *[f"{k}={v}" for k, v in chosen["options"].items()],
+                   *final_cfg_options]
+        final = run_sweep(config, seeds, (), jobs, out / "final", options, train_script, reuse,
+                          f"{title or config}: final run of {chosen['point']}", metrics)
     payload = dict(config=config, command=command, seeds=list(seeds), grid=list(grid),
                    cfg_options=list(cfg_options), rows=rows,
-                   runs=[{k: r[k] for k in ("point_name", "point", "seed", "work_dir", "log",
-                                            "status", "seconds", "metrics", "args")}
-                         for r in done])
-    write_table(out, payload, markdown(rows, title or f"Sweep of {config}", command, metrics))
+                   selected=None if selected is None else dict(
+                       point=selected["point"], options=selected["options"], key=select,
+                       rule=select_rule, value=selected["metrics"][select]),
+                   final=None if final is None else dict(
+                       cfg_options=final["cfg_options"], rows=final["rows"],
+                       out=str(out / "final")),
+                   runs=records)
+    md = markdown(rows, title or f"Sweep of {config}", command, metrics)
+    if selected:
+        best = selected["metrics"][select]
+        md += (f"\nSelected on {select} ({select_rule}): **{selected['point']}** "
+               f"({best['mean']:.2f} ± {best['std']:.2f}, n = {best['n']})\n")
+    if final:
+        md += "\n" + markdown(final["rows"], "Final run", final["command"], metrics).replace(
+            "# Final run", "## Final run", 1)
+    write_table(out, payload, md)
     return payload
 
 

@@ -6,7 +6,7 @@ A feature file (one per slide, written atomically, read with ``weights_only=True
 * ``tile_size0`` (tile side in level-0 pixels), ``tile_px``, ``mpp`` (of the tiles),
   ``base_mpp`` (level 0), ``level``, ``tissue_fraction`` float32 ``[N]``, ``slide`` (path),
   ``encoder``, and ``settings``: the extraction settings (backbone, out_index, weights,
-  target_mpp, tile_px, min_tissue, assume_mpp; :func:`extraction_settings`).
+  target_mpp, tile_px, min_tissue, assume_mpp, precision; :func:`extraction_settings`).
 
 :func:`extract_folder` processes a list of slides: a finished slide (its file loads and was
 made with the same settings) is skipped, so an interrupted run continues at the next
@@ -131,9 +131,15 @@ class ExtractionReport:
 def extract_slide(path: str | os.PathLike, encoder: torch.nn.Module, target_mpp: float = 0.5,
                   tile_px: int = 224, min_tissue: float = 0.5, batch_size: int = 64,
                   num_workers: int = 0, assume_mpp: float | None = None,
-                  progress: bool = True, report: ExtractionReport | None = None) -> dict:
-    """Features of one slide (raises :class:`SlideError` subclasses for unusable slides)."""
+                  progress: bool = True, report: ExtractionReport | None = None,
+                  amp: bool = False) -> dict:
+    """Features of one slide (raises :class:`SlideError` subclasses for unusable slides).
+
+    ``amp``: the encoder runs under bf16 autocast (:func:`zoo.engine.amp.bf16_autocast`: its
+    first convolution on the RGB tiles stays fp32); features are stored as float32."""
     from tqdm import tqdm
+
+    from zoo.engine.amp import bf16_autocast
 
     path = os.fspath(path)
     slide = open_slide(path)
@@ -153,7 +159,8 @@ def extract_slide(path: str | os.PathLike, encoder: torch.nn.Module, target_mpp:
     for tiles in loader:
         t0 = time.perf_counter()
         read_s += t0 - t_read
-        feats.append(encoder(tiles.to(device)).float().cpu())
+        with bf16_autocast(encoder, enabled=amp):
+            feats.append(encoder(tiles.to(device)).float().cpu())
         t_read = time.perf_counter()
         enc_s += t_read - t0
         bar.update(len(tiles))
@@ -175,16 +182,18 @@ class FeatureSettingsError(ValueError):
 
 def extraction_settings(encoder: torch.nn.Module, target_mpp: float = 0.5, tile_px: int = 224,
                         min_tissue: float = 0.5, assume_mpp: float | None = None,
-                        **_ignored) -> dict:
-    """What decides a slide's features: the encoder (timm name, stage, weights source) and
-    the tiling (target um/px, tile side, tissue threshold, assumed level-0 um/px)."""
+                        amp: bool = False, **_ignored) -> dict:
+    """What decides a slide's features: the encoder (timm name, stage, weights source, bf16
+    or fp32 arithmetic) and the tiling (target um/px, tile side, tissue threshold, assumed
+    level-0 um/px)."""
     weights = getattr(encoder, "weights", None)
     return dict(backbone=str(getattr(encoder, "name", type(encoder).__name__)),
                 out_index=getattr(encoder, "out_index", None),
                 weights=None if weights is None else str(weights),
                 target_mpp=float(target_mpp), tile_px=int(tile_px),
                 min_tissue=float(min_tissue),
-                assume_mpp=None if assume_mpp is None else float(assume_mpp))
+                assume_mpp=None if assume_mpp is None else float(assume_mpp),
+                precision="bf16" if amp else "fp32")
 
 
 def settings_difference(bag: dict, settings: dict) -> dict[str, tuple]:

@@ -7,7 +7,7 @@ area on a white glass background. A positive slide additionally holds an ellipti
 nuclear pattern), so slide labels and tile labels are both known.
 
 Continual-learning tasks (:func:`make_synthetic_task_cohort`) use a different *style* per
-task, i.e. another stain appearance of the same real texture and another tumour appearance:
+task. The two original styles change only the stain of the same texture:
 
 * ``'ihc'`` — the IHC image as is (brown DAB + blue haematoxylin); tumour: the recolouring
   above (dense dark-brown DAB, dotted nuclei).
@@ -16,8 +16,20 @@ task, i.e. another stain appearance of the same real texture and another tumour 
   H&E-like look; tumour: crowded, enlarged haematoxylin-dark nuclei on a denser, more purple
   background (a caricature of hyperchromatic, crowded tumour nuclei).
 
-These are synthetic tasks: same tissue texture, different colour transforms; they are not two
-organs or cancer types.
+Three "organ" styles also change the tissue texture (scale, orientation, stain) and the
+tumour morphology, so tasks differ the way cohorts of different organs do (CoMEL's tasks are
+CAMELYON16 lymph nodes then PAIP liver, prostate, bile duct and colon):
+
+* ``'glands'`` — the IHC texture at its own scale and stain; tumour: back-to-back glands
+  (pale lumens ringed by dark haematoxylin nuclei), as in adenocarcinoma.
+* ``'nuclei'`` — the texture enlarged 2x (coarser tissue), rotated 90 degrees and re-mixed
+  H&E-like; tumour: crowded, enlarged dark nuclei (as ``'he'``).
+* ``'strands'`` — the texture reduced 2x and smeared along one axis (a fine, fibrous,
+  oriented stroma), eosin-dominant; tumour: infiltrative single-file cords of dark cells in
+  random directions in a paler desmoplastic stroma.
+
+These are synthetic tasks built from one real histology image (the only one scikit-image
+ships offline); they are not real organs or cancer types.
 
 The slide is written as a tiled, pyramidal, JPEG-free TIFF with :mod:`tifffile` (successive
 pages: level 0, then downsamples 4 and 16 by default) with the resolution tags in
@@ -25,6 +37,7 @@ pixels per centimetre, which OpenSlide's generic-TIFF driver reports as ``opensl
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,23 +63,51 @@ class SyntheticSlide:
     mpp: float
 
 
-STYLES = ("ihc", "he")
+STYLES = ("ihc", "he", "glands", "nuclei", "strands")
+ORGAN_STYLES = ("glands", "nuclei", "strands")
 
 
+def _he_mix(hed: np.ndarray, eosin_gain: float = 1.6, haem_gain: float = 1.0) -> np.ndarray:
+    """Stain densities (rgb2hed) -> H&E-like RGB: haematoxylin kept, DAB shown as eosin."""
+    from skimage.color import hed2rgb
+
+    mixed = np.stack([haem_gain * hed[..., 0], eosin_gain * hed[..., 2],
+                      np.zeros_like(hed[..., 0])], -1)
+    return (np.clip(hed2rgb(mixed), 0, 1) * 255).round().astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=None)
 def _source_image(style: str = "ihc") -> np.ndarray:
-    """The 512 x 512 real IHC image in the given stain style (uint8 RGB)."""
+    """The real IHC image (512 x 512; other sizes for the organ styles) in the given style
+    (uint8 RGB, read-only: cached)."""
     from skimage import data
 
     ihc = data.immunohistochemistry()
-    if style == "ihc":
-        return ihc
-    if style == "he":
-        from skimage.color import hed2rgb, rgb2hed
+    if style in ("ihc", "glands"):
+        out = ihc
+    elif style == "he":
+        from skimage.color import rgb2hed
 
-        hed = rgb2hed(ihc)
-        mixed = np.stack([hed[..., 0], 1.6 * hed[..., 2], np.zeros_like(hed[..., 0])], -1)
-        return (np.clip(hed2rgb(mixed), 0, 1) * 255).round().astype(np.uint8)
-    raise ValueError(f"unknown slide style {style!r}; use one of {STYLES}")
+        out = _he_mix(rgb2hed(ihc))
+    elif style == "nuclei":
+        from skimage.color import rgb2hed
+        from skimage.transform import rescale
+
+        hed = rescale(rgb2hed(np.rot90(ihc).copy()), 2.0, channel_axis=-1, order=1)
+        out = _he_mix(hed, eosin_gain=1.3, haem_gain=1.1)
+    elif style == "strands":
+        from scipy.ndimage import gaussian_filter
+        from skimage.color import rgb2hed
+        from skimage.transform import rescale
+
+        hed = rescale(rgb2hed(ihc), 0.5, channel_axis=-1, order=1, anti_aliasing=True)
+        hed = gaussian_filter(hed, sigma=(0.6, 5.0, 0))  # fibres along the x axis
+        out = _he_mix(hed, eosin_gain=2.6, haem_gain=0.8)
+    else:
+        raise ValueError(f"unknown slide style {style!r}; use one of {STYLES}")
+    out = np.ascontiguousarray(out)
+    out.setflags(write=False)
+    return out
 
 
 def _texture(height: int, width: int, rng: np.random.Generator, style: str = "ihc"
@@ -116,10 +157,61 @@ def _tumour_crowded_nuclei(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Gen
     radii = rng.integers(2, 5, len(pick))
     h, w = mask.shape
     for y, x, r in zip(ys[pick], xs[pick], radii):
-        rgb[max(y - r, 0):min(y + r + 1, h), max(x - r, 0):min(x + r + 1, w)] = (45, 25, 85)
+        box = (slice(max(y - r, 0), min(y + r + 1, h)), slice(max(x - r, 0), min(x + r + 1, w)))
+        rgb[box][mask[box]] = (45, 25, 85)  # clipped to the annotation
 
 
-TUMOUR_STYLES = {"ihc": _tumour_stain, "he": _tumour_crowded_nuclei}
+def _tumour_glands(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw back-to-back glands inside ``mask`` in place: a dark epithelial ring of
+    haematoxylin nuclei around a pale lumen, packed on a jittered grid (adenocarcinoma)."""
+    from skimage.draw import disk
+
+    h, w = mask.shape
+    region = rgb[mask].astype(np.float32)
+    rgb[mask] = np.clip(region * np.array([0.75, 0.62, 0.55], np.float32), 0, 255).astype(
+        np.uint8)
+    ys, xs = np.nonzero(mask)
+    spacing = 13
+    for y0 in range(int(ys.min()), int(ys.max()) + 1, spacing):
+        for x0 in range(int(xs.min()), int(xs.max()) + 1, spacing):
+            cy, cx = y0 + rng.uniform(-2, 2), x0 + rng.uniform(-2, 2)
+            if not mask[min(max(int(cy), 0), h - 1), min(max(int(cx), 0), w - 1)]:
+                continue
+            r = rng.uniform(5.5, 7.0)
+            rr, cc = disk((cy, cx), r, shape=(h, w))
+            keep = mask[rr, cc]
+            rgb[rr[keep], cc[keep]] = (70, 45, 105)  # epithelial ring (nuclei)
+            rr, cc = disk((cy, cx), r - 2.5, shape=(h, w))
+            keep = mask[rr, cc]
+            rgb[rr[keep], cc[keep]] = (236, 226, 222)  # lumen
+
+
+def _tumour_strands(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw infiltrative cords inside ``mask`` in place: a paler (desmoplastic) stroma with
+    thin single-file strands of dark cells in random directions."""
+    from skimage.draw import line
+
+    h, w = mask.shape
+    region = rgb[mask].astype(np.float32)
+    rgb[mask] = np.clip(0.6 * region + 0.4 * np.array([238, 205, 222], np.float32), 0,
+                        255).astype(np.uint8)
+    ys, xs = np.nonzero(mask)
+    pick = rng.integers(0, len(ys), max(int(mask.sum() / 70), 1))
+    for y, x in zip(ys[pick], xs[pick]):
+        angle, length = rng.uniform(0, np.pi), rng.uniform(10, 26)
+        dy, dx = length * np.sin(angle), length * np.cos(angle)
+        y1 = int(np.clip(y + dy, 0, h - 1))
+        x1 = int(np.clip(x + dx, 0, w - 1))
+        rr, cc = line(int(y), int(x), y1, x1)
+        for oy, ox in ((0, 0), (1, 0), (0, 1)):
+            r2, c2 = np.clip(rr + oy, 0, h - 1), np.clip(cc + ox, 0, w - 1)
+            keep = mask[r2, c2]
+            rgb[r2[keep], c2[keep]] = (75, 30, 100)
+
+
+TUMOUR_STYLES = {"ihc": _tumour_stain, "he": _tumour_crowded_nuclei,
+                 "glands": _tumour_glands, "nuclei": _tumour_crowded_nuclei,
+                 "strands": _tumour_strands}
 
 
 def render_slide(height: int, width: int, tumour: bool, seed: int,
@@ -214,22 +306,35 @@ def make_synthetic_cohort(folder: str | os.PathLike, num_slides: int, seed: int 
     return slides
 
 
-def make_synthetic_task_cohort(folder: str | os.PathLike, styles: tuple[str, ...] = STYLES,
+def make_synthetic_task_cohort(folder: str | os.PathLike, styles: tuple[str, ...] = STYLES[:2],
                                slides_per_task: int = 16, seed: int = 0,
                                size: tuple[int, int] = (640, 896), mpp: float = 0.5,
-                               test_fraction: float = 3 / 8) -> list[SyntheticSlide]:
+                               test_fraction: float = 3 / 8, val_fraction: float = 0.0,
+                               ) -> list[SyntheticSlide]:
     """One synthetic cohort per continual task, all in ``folder``.
 
     Task ``k`` (1-based) uses ``styles[k - 1]``; its slides are ``t<k>_slide_<i>.tiff``
-    (alternating normal / tumour, the last ``test_fraction`` of each task, an even count, are
-    ``test``). ``labels.csv`` has columns ``slide_id,label,split,task`` with task-local labels
-    (0 normal, 1 tumour) and ``task`` = ``t<k>``; tumour masks go to ``annotations/``. Read
-    one task with ``WSIBagDataset(..., task='t1')``.
+    (alternating normal / tumour). Of each task the last ``test_fraction`` of the slides (an
+    even count, so both classes) are ``test``, the ``val_fraction`` before them ``val``
+    (a validation split of the training slides, for choosing epochs / learning rates), the
+    rest ``train``. ``labels.csv`` has columns ``slide_id,label,split,task`` with task-local
+    labels (0 normal, 1 tumour) and ``task`` = ``t<k>``; tumour masks go to ``annotations/``.
+    Read one task with ``WSIBagDataset(..., task='t1')``.
     """
+    unknown = [s for s in styles if s not in TUMOUR_STYLES]
+    if unknown:
+        raise ValueError(f"unknown slide style(s) {unknown}; use some of {STYLES}")
     folder = Path(folder)
     rows = ["slide_id,label,split,task"]
     slides = []
     n_test = 2 * int(round(slides_per_task * test_fraction / 2))
+    n_val = 2 * int(round(slides_per_task * val_fraction / 2))
+    if slides_per_task > 100:
+        raise ValueError(f"slides_per_task={slides_per_task}: at most 100 (slide seeds are "
+                         "seed * 1000 + 100 * task + index)")
+    if n_test + n_val >= slides_per_task:
+        raise ValueError(f"slides_per_task={slides_per_task} leaves no training slide with "
+                         f"{n_test} test and {n_val} validation slides")
     for k, style in enumerate(styles, start=1):
         for i in range(slides_per_task):
             slide_id = f"t{k}_slide_{i:03d}"
@@ -238,7 +343,8 @@ def make_synthetic_task_cohort(folder: str | os.PathLike, styles: tuple[str, ...
                                      style=style)
             save_annotation(folder / "annotations" / f"{slide_id}.npz", s.tumour,
                             s.mask_downsample)
-            split = "test" if i >= slides_per_task - n_test else "train"
+            split = "test" if i >= slides_per_task - n_test else \
+                "val" if i >= slides_per_task - n_test - n_val else "train"
             rows.append(f"{slide_id},{s.label},{split},t{k}")
             slides.append(s)
     _atomic_text(folder / "labels.csv", "\n".join(rows) + "\n")

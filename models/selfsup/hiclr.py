@@ -1,25 +1,15 @@
 """HiCLR: hierarchical consistent contrastive learning with growing augmentations."""
 from __future__ import annotations
 
-import copy
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from torch import nn
 
 from zoo.registry import MODELS
 
-from .common import backbone_channels, pool_skeleton, projector
-
-
-def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> None:
-    """``theta_k <- m theta_k + (1 - m) theta_q`` for every parameter pair (MoCo, HiCLR's
-    ``_momentum_update_key_encoder``)."""
-    with torch.no_grad():
-        for q, k in zip(online.parameters(), target.parameters()):
-            k.mul_(momentum).add_(q.detach(), alpha=1 - momentum)
+from .moco import SkeletonMoCo, momentum_update  # noqa: F401  (momentum_update: old home)
 
 
 def random_joint_mask(shape: Sequence[int], ratio: float, device=None) -> torch.Tensor:
@@ -32,7 +22,7 @@ def random_joint_mask(shape: Sequence[int], ratio: float, device=None) -> torch.
 
 
 @MODELS.register_module()
-class HiCLR(BaseModel):
+class HiCLR(SkeletonMoCo):
     """HiCLR pre-training (Zhang, Lin & Liu, "Hierarchical Consistent Contrastive Learning
     for Skeleton-Based Action Recognition with Growing Augmentations", AAAI 2023; official
     code JHang2020/HiCLR, ``net/hiclr.py`` and ``processor/pretrain_hiclr.py``).
@@ -57,47 +47,15 @@ class HiCLR(BaseModel):
                  queue_size: int = 32768, momentum: float = 0.999, mask_ratio: float = 0.1,
                  loss: dict | None = None, data_preprocessor: dict | None = None,
                  init_cfg: dict | None = None):
-        super().__init__(data_preprocessor=data_preprocessor or
-                         dict(type="StackDataPreprocessor"), init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        channels = backbone_channels(self.backbone, feat_channels)
-        self.neck = projector(channels, hidden_dim, feature_dim)
-        self.backbone_k = copy.deepcopy(self.backbone)
-        self.neck_k = copy.deepcopy(self.neck)
-        for p in list(self.backbone_k.parameters()) + list(self.neck_k.parameters()):
-            p.requires_grad = False
-        self.momentum, self.mask_ratio = momentum, mask_ratio
+        super().__init__(backbone, feat_channels=feat_channels, feature_dim=feature_dim,
+                         hidden_dim=hidden_dim, queue_size=queue_size, momentum=momentum,
+                         loss=loss, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.mask_ratio = mask_ratio
         self.mask_param = nn.Parameter(torch.zeros(1))
-        self.loss_fn = MODELS.build(loss or dict(type="HiCLRLoss", temperature=0.07))
-        self.register_buffer("queue", F.normalize(torch.randn(queue_size, feature_dim), dim=1))
-        self.register_buffer("queue_ptr", torch.zeros(1, dtype=torch.long))
 
-    # --- encoders ---------------------------------------------------------------------------
-    def embed(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Pooled backbone features ``[N, C]`` of ``[N, M, T, V, C]`` clips (no projector)."""
-        return pool_skeleton(self.backbone(inputs))
-
-    def project(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.neck(self.embed(inputs))
-
-    @torch.no_grad()
-    def project_key(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.neck_k(pool_skeleton(self.backbone_k(inputs)))
-
-    def momentum_update(self) -> None:
-        momentum_update(self.backbone, self.backbone_k, self.momentum)
-        momentum_update(self.neck, self.neck_k, self.momentum)
-
-    @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor) -> None:
-        """Write ``keys [B, D]`` over the oldest queue entries (ring buffer from
-        ``queue_ptr``, wrapping around) and advance the pointer by ``B``."""
-        size = len(self.queue)
-        keys = keys[-size:]
-        ptr = int(self.queue_ptr)
-        idx = (ptr + torch.arange(len(keys), device=keys.device)) % size
-        self.queue[idx] = keys.to(self.queue.dtype)
-        self.queue_ptr[0] = (ptr + len(keys)) % size
+    @staticmethod
+    def default_loss() -> dict:
+        return dict(type="HiCLRLoss", temperature=0.07)
 
     def mask_joints(self, x: torch.Tensor) -> torch.Tensor:
         """Replace ``int(V * mask_ratio)`` joints per frame and sample of ``[N, M, T, V, C]``
@@ -107,15 +65,6 @@ class HiCLR(BaseModel):
         n, m, t, v, c = x.shape
         mask = random_joint_mask((n, t, v), self.mask_ratio, x.device)[:, None, :, :, None]
         return torch.where(mask, self.mask_param.to(x.dtype).expand_as(x), x)
-
-    # --- mmengine API -----------------------------------------------------------------------
-    @staticmethod
-    def _views(inputs: torch.Tensor) -> list[torch.Tensor]:
-        if inputs.dim() != 7 or inputs.shape[1] < 2:
-            raise ValueError(
-                f"HiCLR expects [N, views >= 2, clips, M, T, V, C] inputs (MultiViewSkeleton "
-                f"with query, key and strong views), got {tuple(inputs.shape)}")
-        return [inputs[:, i, 0] for i in range(inputs.shape[1])]
 
     def loss(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         views = self._views(inputs)
@@ -128,13 +77,3 @@ class HiCLR(BaseModel):
         losses = self.loss_fn(queries, k, self.queue.clone().detach())
         self.enqueue(k)
         return losses
-
-    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = "tensor"):
-        if mode == "loss":
-            return self.loss(inputs)
-        if mode == "tensor":
-            x = inputs[:, 0] if inputs.dim() == 7 else inputs
-            return self.embed(x[:, 0] if x.dim() == 6 else x)
-        raise ValueError(f"HiCLR is a pre-training model: mode must be 'loss' or 'tensor', got "
-                         f"{mode!r} (evaluate its encoder with a recogniser config and "
-                         f"load_from)")

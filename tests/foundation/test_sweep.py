@@ -26,6 +26,19 @@ FAKE_TRAIN = textwrap.dedent('''
         work_dir.mkdir(parents=True, exist_ok=True)
         if opts.get("kind") == "plain":  # a non-continual config: test metrics returned
             return {"acc/top1": 50.0 + seed, "label": "x"}
+        if opts.get("kind") in ("val", "final"):  # mmengine's scalars: train and val records
+            vis = work_dir / "20261206_101010" / "vis_data"
+            vis.mkdir(parents=True)
+            records = [dict(lr=0.1, loss=2.0, epoch=1, iter=10, step=10, time=0.5),
+                       dict(top1=40.0, top5=90.0, time=0.2, data_time=0.1, step=5),
+                       dict(top1=60.0 - lam + seed, step=10),
+                       dict(lr=0.01, loss=0.5, epoch=15, iter=150, step=150, time=0.5),
+                       dict(top1=50.0 + lam, step=15)]
+            (vis / "scalars.json").write_text("\\n".join(map(json.dumps, records)) + "\\n")
+            # the test metrics as the sweep's worker writes them (it would import the zoo)
+            test = {"top1": (70.0 if opts["kind"] == "final" else 0.0) + lam + seed}
+            (work_dir / "final_test_metrics.json").write_text(json.dumps(test))
+            return {}
         metrics = dict(average_accuracy=10 * seed + lam, forgetting=seed * seed)
         (work_dir / "continual_results.json").write_text(json.dumps(dict(
             metrics=metrics, task_aware_metrics=dict(average_accuracy=90.0 + seed))))
@@ -146,3 +159,123 @@ def test_real_continual_and_plain_configs_table_matches_the_run_files(tmp_path):
     (row,) = plain["rows"]
     key = next(k for k in row["metrics"] if "top1" in k)
     assert row["metrics"][key]["mean"] == pytest.approx(statistics.mean(t[key] for t in tops))
+
+
+def test_validation_curve_gives_last_best_and_its_epoch(fake, tmp_path):
+    """val/<k> is the last validation, val/best_<k> the highest and its step; training
+    records (lr, loss) and timings are not validation metrics."""
+    script, config = fake
+    payload = sweep.run_sweep(config, seeds=[0, 2], cfg_options=["kind=val", "lam=1"],
+                              out=tmp_path / "o", train_script=script)
+    run = payload["runs"][1]["metrics"]  # seed 2
+    assert run == {"top1": 3.0, "val/top1": 51.0, "val/best_top1": 61.0,
+                   "val/best_top1_step": 10.0, "val/top5": 90.0, "val/best_top5": 90.0,
+                   "val/best_top5_step": 5.0}
+    (row,) = payload["rows"]
+    assert row["metrics"]["val/best_top1"] == {"mean": 60.0, "std": pytest.approx(2 ** 0.5),
+                                               "n": 2}
+
+
+def test_validation_curve_from_logs_and_resumed_sessions(tmp_path):
+    """A session without scalars is read from its .log; a later session (resume) replaces
+    the steps it repeats."""
+    old, new = tmp_path / "20261206_080000", tmp_path / "20261206_090000"
+    old.mkdir()
+    (old / "20261206_080000.log").write_text(
+        "2026/12/06 08:23:47 - mmengine - INFO - Epoch(train)  [5][7/7]  lr: 1.0e-01  loss: 2.1\n"
+        "2026/12/06 08:23:47 - mmengine - INFO - Epoch(val) [5][7/7]    top1: 80.5000  "
+        "top5: 99.0000  data_time: 0.0131  time: 0.7561\n"
+        "2026/12/06 08:24:19 - mmengine - INFO - Epoch(val) [10][7/7]    top1: 90.5000\n")
+    (new / "vis_data").mkdir(parents=True)
+    (new / "vis_data" / "scalars.json").write_text(
+        json.dumps(dict(top1=70.0, step=10)) + "\n" + json.dumps(dict(top1=75.0, step=15)))
+    (tmp_path / "runs_aside").mkdir()  # not an mmengine session: ignored
+    curve = sweep.read_val_curve(tmp_path)
+    assert [(r["step"], r["top1"]) for r in curve] == [(5, 80.5), (10, 70.0), (15, 75.0)]
+    assert sweep.val_metrics(curve) == {"val/top1": 75.0, "val/best_top1": 80.5,
+                                        "val/best_top1_step": 5.0, "val/top5": 99.0,
+                                        "val/best_top5": 99.0, "val/best_top5_step": 5.0}
+    (new / "vis_data" / "scalars.json").write_text("{not json\n")
+    with pytest.raises(ValueError, match="scalars.json, line 1"):
+        sweep.read_val_curve(tmp_path)
+
+
+def test_select_on_validation_then_one_final_run(fake, tmp_path):
+    """--select ranks grid points on a val/ metric (best and last can disagree); the final
+    run trains the chosen point once more with the final options and reports its test."""
+    script, config = fake
+    out = tmp_path / "o"
+    # val/best_top1 = 60 - lam + seed favours lam=1; val/top1 (last) = 50 + lam favours lam=5
+    payload = sweep.run_sweep(config, seeds=[0, 1], grid=["lam=1,5"], out=out,
+                              cfg_options=["kind=val"], train_script=script,
+                              select="val/best_top1", final_cfg_options=["kind=final"])
+    assert payload["selected"]["point"] == "lam-1"
+    assert payload["selected"]["value"]["mean"] == pytest.approx(59.5)
+    (final,) = payload["final"]["rows"]
+    assert final["metrics"]["top1"]["mean"] == pytest.approx(71.5)  # 70 + lam 1 + seeds 0, 1
+    assert payload["final"]["cfg_options"] == ["kind=val", "lam=1", "kind=final"]
+    md = (out / "sweep.md").read_text()
+    assert "Selected on val/best_top1 (greater): **lam-1** (59.50 ± 0.71, n = 2)" in md
+    assert "## Final run" in md and (out / "final" / "sweep.json").is_file()
+    # the same runs (reused, nothing re-trained) ranked on the last validation instead
+    last = sweep.run_sweep(config, seeds=[0, 1], grid=["lam=1,5"], out=out, reuse=True,
+                           cfg_options=["kind=val"], train_script=script, select="val/top1")
+    assert last["selected"]["point"] == "lam-5" and last["final"] is None
+    assert {r["seconds"] for r in last["runs"]} == {0.0}
+    low = sweep.run_sweep(config, seeds=[0, 1], grid=["lam=1,5"], out=out, reuse=True,
+                          cfg_options=["kind=val"], train_script=script, select="val/top1",
+                          select_rule="less")
+    assert low["selected"]["point"] == "lam-1"
+
+
+def test_selection_on_test_metrics_is_refused_before_any_run(fake, tmp_path):
+    script, config = fake
+    for key, msg in [("top1", "never on the test split"), ("acc/top1", "validation metric")]:
+        with pytest.raises(ValueError, match=msg):
+            sweep.run_sweep(config, seeds=[0], grid=["lam=1,2"], out=tmp_path / "o",
+                            cfg_options=["kind=val"], train_script=script, select=key)
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ValueError, match="needs --select"):
+        sweep.run_sweep(config, seeds=[0], grid=["lam=1,2"], out=tmp_path / "o",
+                        train_script=script, final_cfg_options=[])
+    # a val/ key no run reported: the table is still written, the error lists what exists
+    with pytest.raises(ValueError, match="val/best_top1"):
+        sweep.run_sweep(config, seeds=[0], grid=["lam=1"], out=tmp_path / "o4",
+                        cfg_options=["kind=val"], train_script=script, select="val/nope")
+    assert (tmp_path / "o4" / "sweep.md").is_file()
+
+
+def test_a_config_validating_on_its_test_split_cannot_be_tuned(fake, tmp_path):
+    """val/ metrics of a config whose val loader is its test loader are test metrics."""
+    script, _ = fake
+    same = tmp_path / "same.py"
+    same.write_text("val_dataloader = dict(dataset=dict(type='D', split='test'))\n"
+                    "test_dataloader = val_dataloader\n")
+    with pytest.raises(ValueError, match="same data set as test_dataloader"):
+        sweep.run_sweep(str(same), seeds=[0], out=tmp_path / "o", train_script=script,
+                        select="val/top1")
+    # an override that gives validation its own split makes it tunable
+    payload = sweep.run_sweep(str(same), seeds=[0], out=tmp_path / "o2", train_script=script,
+                              select="val/top1",
+                              cfg_options=["val_dataloader.dataset.split=val", "kind=val"])
+    assert payload["selected"]["point"] == "default"
+
+
+def test_real_msr_configs_validation_is_not_the_test_split():
+    """The shipped MSR recipes tune on subject 9; the plain MSR config validates on test."""
+    sweep.check_val_is_not_test(str(REPO / "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py"))
+    with pytest.raises(ValueError, match="test metrics"):
+        sweep.check_val_is_not_test(str(REPO / "configs/skeleton/stgcn_msr3d_xsub.py"))
+
+
+def test_continual_task_scalars_are_not_validation_metrics(tmp_path):
+    """The continual loop sends its per-task (test split) results to the visualiser as
+    ``continual/...`` scalars; the sweep must not report them as ``val/`` metrics."""
+    session = tmp_path / "20261206_090000" / "vis_data"
+    session.mkdir(parents=True)
+    (session / "scalars.json").write_text(
+        json.dumps({"continual/accuracy/task_1": 90.0, "continual/average_accuracy": 90.0,
+                    "step": 1}) + "\n" + json.dumps(dict(top1=60.0, step=2)) + "\n")
+    assert sweep.val_metrics(sweep.read_val_curve(tmp_path)) == {
+        "val/top1": 60.0, "val/best_top1": 60.0, "val/best_top1_step": 2.0}
+

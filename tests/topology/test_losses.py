@@ -116,3 +116,61 @@ def test_loss_input_errors():
         loss(torch.randn(1, 2, 8, 8), torch.full((1, 1, 8, 8), 5))
     with pytest.raises(ValueError, match="activation"):
         MODELS.build(dict(type="SoftClDiceLoss", activation="relu"))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 24, 20), (1, 2, 12, 10, 14)])
+def test_soft_skeleton_gradient_equals_monai(shape):
+    """The zoo's soft skeleton (shifted-view minima / maxima with their own backward, issue
+    21) has MONAI's values exactly and its gradient up to rounding, and clDice on it too."""
+    g = torch.Generator().manual_seed(2)
+    probs = torch.rand(shape, generator=g)
+    weight = torch.randn(shape, generator=g)
+    ours, ref = probs.clone().requires_grad_(True), probs.clone().requires_grad_(True)
+    a, b = soft_skeleton(ours, 3), soft_skel(ref, 3)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    (a * weight).sum().backward()
+    (b * weight).sum().backward()
+    assert ref.grad.abs().sum() > 0
+    torch.testing.assert_close(ours.grad, ref.grad, rtol=1e-5, atol=1e-5)
+    logits, target = _inputs(shape[:1] + shape[2:], 3)
+    x, y = logits.clone().requires_grad_(True), logits.clone().requires_grad_(True)
+    MODELS.build(dict(type="SoftClDiceLoss"))(x, target).backward()
+    SoftclDiceLoss(softmax=True, to_onehot_y=True, include_background=False)(y, target).backward()
+    torch.testing.assert_close(x.grad, y.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_soft_skeleton_rejects_other_ranks():
+    with pytest.raises(ValueError, match="soft_erode needs"):
+        soft_skeleton(torch.rand(2, 3, 4))
+
+
+@pytest.mark.parametrize("shape,classes,activation", [
+    ((2, 40, 36), 3, "softmax"), ((2, 12, 10, 14), 2, "softmax"),
+    ((2, 20, 20), 1, "sigmoid"), ((2, 20, 22), 3, "sigmoid")])
+def test_sparse_skeleton_recall_equals_the_dense_formula(shape, classes, activation):
+    """Skeleton Recall on the skeleton voxels only (issue 21) = the dense one-hot formula,
+    values and gradients, including a class absent from one sample."""
+    from zoo.losses._seg_utils import activate, to_one_hot
+    from zoo.losses.skeleton_recall import soft_skeleton_recall
+
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn((shape[0], classes, *shape[1:]), generator=g) * 2
+    skel = torch.randint(0, max(classes, 2), (shape[0], 1, *shape[1:]), generator=g)
+    skel = skel * (torch.rand(skel.shape, generator=g) < 0.1)
+    if classes == 3:
+        skel[1][skel[1] == 2] = 0
+    sparse_in, dense_in = logits.clone().requires_grad_(True), logits.clone().requires_grad_(True)
+    loss = MODELS.build(dict(type="SkeletonRecallLoss", activation=activation))
+    sparse = loss(sparse_in, None, skel)
+    probs, onehot = activate(dense_in, activation), to_one_hot(skel, classes)
+    if classes > 1:
+        probs, onehot = probs[:, 1:], onehot[:, 1:]
+    dense = 1.0 - soft_skeleton_recall(probs, onehot)
+    torch.testing.assert_close(sparse, dense)
+    sparse.backward()
+    dense.backward()
+    torch.testing.assert_close(sparse_in.grad, dense_in.grad)
+    assert dense_in.grad.abs().sum() > 0
+    if classes > 1:
+        with pytest.raises(ValueError, match="skel labels must be in"):
+            loss(logits, None, skel + classes * (skel > 0))

@@ -142,7 +142,8 @@ def test_owlora_three_tasks_end_to_end_and_frozen_earlier_adapters(task_bags, tm
 
 
 def test_abmil_replay_two_tasks_end_to_end(task_bags, tmp_path):
-    cfg = _cfg(task_bags, tmp_path / "er", "abmil_er.py", tasks=TASKS[:2], epochs=6)
+    cfg = _cfg(task_bags, tmp_path / "er", "abmil_er.py", tasks=TASKS[:2], epochs=6,
+               **{"train_cfg.strategy.buffer.size": 4, "optim_wrapper.optimizer.lr": 2e-3})
     res = _run(cfg)
     matrix = np.array(res["accuracy_matrix"], dtype=float)
     assert res["strategy"] == "ER" and matrix.shape == (2, 2)
@@ -153,3 +154,49 @@ def test_abmil_replay_two_tasks_end_to_end(task_bags, tmp_path):
     assert len(state["inputs"]) == 4 and isinstance(state["inputs"], list)
     assert {x.shape[1] for x in state["inputs"]} == {DIM}
     assert set(state["labels"].tolist()) <= {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_finetune_keeps_earlier_classes_rows_fixed_as_the_comel_code(task_bags, tmp_path,
+                                                                     freeze):
+    """The CoMEL code freezes each earlier task's head for every method (fine-tuning too);
+    ``freeze_old_classes=False`` trains those rows."""
+    work = tmp_path / f"ft_{freeze}"
+    cfg = _cfg(task_bags, work, "comel_bppl_finetune.py", tasks=TASKS[:2], epochs=2,
+               **{"model.num_heads": 4, "model.num_layers": 1,
+                  "train_cfg.strategy.freeze_old_classes": freeze})
+    _run(cfg)
+    ck = [safe_torch_load(str(work / f"task_{k}.pth"))["state_dict"] for k in (1, 2)]
+    same = all(torch.equal(ck[1][k][:2], ck[0][k]) for k in ("classifier.weight",
+                                                           "classifier.bias"))
+    assert same is freeze
+    assert not torch.equal(ck[1]["classifier.weight"][2:],  # the new rows learnt
+                           torch.zeros_like(ck[1]["classifier.weight"][2:]))
+
+
+def test_mil_replay_puts_replayed_bags_through_the_model_loss():
+    """MILReplay (CoMEL + ER of the CoMEL code): the replayed bag goes through the model's
+    own loss beside the current one (BPPL included), unlike the generic ER's plain CE."""
+    from zoo.models.mil import CoMEL
+
+    from zoo.continual.strategies import MILReplay
+
+    torch.manual_seed(0)
+    model = CoMEL(in_dim=DIM, embed_dim=16, num_heads=2, region_size=2, num_layers=1,
+                  num_classes=4, attn_dim=8, tumour_classes=(1, 3))
+    strategy = MILReplay(buffer=dict(type="reservoir", size=3))
+    memory = torch.randn(7, DIM)
+    strategy.replay_batch = lambda device: {"inputs": [memory], "labels": torch.tensor([1])}
+    seen = {}
+    real = model.loss_from_labels
+
+    def record(inputs, labels):
+        seen["sizes"], seen["labels"] = [len(x) for x in inputs], labels.tolist()
+        return real(inputs, labels)
+
+    model.loss_from_labels = record
+    losses = strategy.loss(model, [torch.randn(5, DIM)], torch.tensor([3]))
+    assert seen == {"sizes": [5, 7], "labels": [3, 1]}
+    assert {"loss_cls", "loss_bppl"} <= set(losses)
+    with pytest.raises(ValueError, match="reservoir"):
+        MILReplay(buffer=dict(type="herding", size=4))

@@ -44,7 +44,7 @@ def test_settings_are_stored_and_other_settings_are_refused(two_slides, tiny_enc
     assert sorted(first.done) == ["slide_000", "slide_001"]
     settings = load_bag(out / "slide_000.pt")["settings"]
     assert settings == dict(backbone="resnet18", out_index=2, weights=None, target_mpp=1.0,
-                            tile_px=64, min_tissue=0.5, assume_mpp=None)
+                            tile_px=64, min_tissue=0.5, assume_mpp=None, precision="fp32")
     before = snapshot(out)
 
     again = extract_folder(two_slides, out, tiny_encoder, **KW)

@@ -46,12 +46,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--estimator", default="mediapipe", help="POSE_ESTIMATORS name")
     parser.add_argument("--estimator-cfg", nargs="+", action=DictAction, default={})
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--amp", action="store_true",
+                        help="bf16 autocast for the recogniser (CPUs with AVX-512 BF16 / AMX)")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    model = init_recognizer(args.config, args.checkpoint, device=args.device)
+    model = init_recognizer(args.config, args.checkpoint, device=args.device, amp=args.amp)
     cfg = dict(type=args.estimator, **args.estimator_cfg)
     if args.estimator == "mediapipe":
         cfg.setdefault("max_persons", args.max_persons)

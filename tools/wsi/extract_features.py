@@ -44,6 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "other settings)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", action="store_true",
+                   help="bf16 autocast for the encoder (recorded in the files' settings)")
     return p.parse_args(argv)
 
 
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
                                 overwrite=args.overwrite, target_mpp=args.mpp,
                                 tile_px=args.tile_px, min_tissue=args.min_tissue,
                                 batch_size=args.batch_size, num_workers=args.num_workers,
-                                assume_mpp=args.assume_mpp)
+                                assume_mpp=args.assume_mpp, amp=args.amp)
     except FeatureSettingsError as exc:
         print(f"extract_features.py: error: {exc}", file=sys.stderr)
         return 2

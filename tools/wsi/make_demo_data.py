@@ -9,7 +9,11 @@ Existing slides and feature files are reused (resumable).
 Continual tasks: ``uv run tools/wsi/make_demo_data.py data/wsi_synthetic_tasks --tasks ihc he
 --num-slides 16`` writes one cohort per style (``--num-slides`` per task; slide ids
 ``t1_slide_000`` ...) with a ``task`` column (``t1``, ``t2``) in ``labels.csv``; see
-``zoo.datasets.wsi.synthetic`` for what the styles are.
+``zoo.datasets.wsi.synthetic`` for what the styles are. The three-organ cohort of the CoMEL
+comparison (docs/wsi.md section 6; 64 slides per task: 32 train, 8 val, 24 test)::
+
+    uv run tools/wsi/make_demo_data.py /tmp/wsi_cohorts/organs --tasks glands nuclei strands \
+        --num-slides 64 --test-fraction 0.375 --val-fraction 0.125
 """
 from __future__ import annotations
 
@@ -31,8 +35,13 @@ def main(argv=None) -> int:
     p.add_argument("--out-index", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--tasks", nargs="+", default=None, metavar="STYLE",
-                   help="continual tasks: one slide style per task (ihc, he); "
-                        "--num-slides is then per task")
+                   help="continual tasks: one slide style per task (ihc, he, glands, nuclei, "
+                        "strands); --num-slides is then per task")
+    p.add_argument("--test-fraction", type=float, default=3 / 8,
+                   help="continual tasks: share of each task's slides in the test split")
+    p.add_argument("--val-fraction", type=float, default=0.0,
+                   help="continual tasks: share of each task's slides in the val split "
+                        "(taken from the training slides)")
     args = p.parse_args(argv)
 
     import warnings
@@ -50,7 +59,8 @@ def main(argv=None) -> int:
         pass  # reuse the slides (resumable)
     elif args.tasks:
         make_synthetic_task_cohort(slides, tuple(args.tasks), args.num_slides, args.seed,
-                                   tuple(args.size))
+                                   tuple(args.size), test_fraction=args.test_fraction,
+                                   val_fraction=args.val_fraction)
     else:
         make_synthetic_cohort(slides, args.num_slides, args.seed, tuple(args.size))
     with warnings.catch_warnings():

@@ -66,7 +66,7 @@ def _config_from_checkpoint(checkpoint) -> Any:
 def init_recognizer(config: ConfigLike | str | None, checkpoint: str | os.PathLike | None = None,
                     device: str | torch.device = "cpu", *,
                     classes: Sequence[str] | None = None, test_pipeline: list | None = None,
-                    cfg_options: dict | None = None) -> nn.Module:
+                    cfg_options: dict | None = None, amp: bool = False) -> nn.Module:
     """A recogniser ready for :func:`inference_skeleton`.
 
     Args:
@@ -78,6 +78,8 @@ def init_recognizer(config: ConfigLike | str | None, checkpoint: str | os.PathLi
         classes / test_pipeline: override (or supply, for checkpoints not written by
             ``tools/train.py``, e.g. the hub's converted upstream weights) what
             ``meta['inference']`` holds.
+        amp: :func:`inference_skeleton` runs the model under bf16 autocast by default
+            (:func:`zoo.engine.amp.bf16_autocast`; ``model.inference_amp``).
 
     The returned model has ``model.inference_meta`` = ``dict(classes, layout, test_pipeline)``.
     Raises :class:`InferenceMetaError` naming what is missing and what to pass.
@@ -113,6 +115,7 @@ def init_recognizer(config: ConfigLike | str | None, checkpoint: str | os.PathLi
                                  "outputs")
     model.inference_meta = dict(classes=list(classes), test_pipeline=copy.deepcopy(pipeline),
                                 layout=stored.get("layout", dataset_meta.get("layout")))
+    model.inference_amp = bool(amp)
     return model
 
 
@@ -174,12 +177,15 @@ def _read_file(path: Path, frame_dir: str | None) -> dict:
     raise ValueError(f"{path}: unsupported file (use .npy / .json COCO2D clips or a PYSKL .pkl)")
 
 
-def inference_skeleton(model: nn.Module, data: Any, topk: int = 3, **sample_kwargs
-                       ) -> list[tuple[str, float]]:
+def inference_skeleton(model: nn.Module, data: Any, topk: int = 3, *, amp: bool | None = None,
+                       **sample_kwargs) -> list[tuple[str, float]]:
     """Top-``topk`` ``(class name, probability)`` for one input (see :func:`skeleton_sample`),
-    best first; ``model`` comes from :func:`init_recognizer`."""
+    best first; ``model`` comes from :func:`init_recognizer`. ``amp``: bf16 autocast (default:
+    the ``amp`` given to :func:`init_recognizer`); the softmax is taken in fp32."""
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
+
+    from zoo.engine.amp import bf16_autocast
 
     meta = getattr(model, "inference_meta", None)
     if meta is None:
@@ -189,7 +195,9 @@ def inference_skeleton(model: nn.Module, data: Any, topk: int = 3, **sample_kwar
     with DefaultScope.overwrite_default_scope("zoo"):
         packed = Compose(copy.deepcopy(meta["test_pipeline"]))(sample)
     batch = dict(inputs=[packed["inputs"]], data_samples=[packed["data_samples"]])
-    with torch.no_grad():
+    if amp is None:
+        amp = getattr(model, "inference_amp", False)
+    with torch.no_grad(), bf16_autocast(model, enabled=amp):
         out = model.test_step(batch)
     scores = out[0].pred_score.float().cpu()
     k = min(topk, len(scores))

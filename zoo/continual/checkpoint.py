@@ -121,6 +121,10 @@ def restore_task_checkpoint(path: str | os.PathLike, model, strategy, scenario, 
     ckpt = load_task_checkpoint(path)
     meta = ckpt["meta"]
     mine = scenario.to_dict()
+    if meta.get("type", "class") != mine.get("type", "class"):
+        raise ContinualCheckpointError(
+            f"{path} was written for a {meta.get('type', 'class')}-incremental scenario, the "
+            f"config gives a {mine.get('type', 'class')}-incremental one")
     for key in ("class_order", "task_classes"):
         if [*map(plain, meta[key])] != [*map(plain, mine[key])]:
             raise ContinualCheckpointError(

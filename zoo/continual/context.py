@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+from torch.utils.data import Dataset
 
 if TYPE_CHECKING:
     from .dataset import ClassIncrementalSubset
@@ -79,3 +80,7 @@ class StrategyContext:
     def rank_share(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """This rank's part of a minibatch drawn identically on all ranks."""
         return self._loop.rank_share(batch)
+
+    def tasks_dataset(self, tasks) -> Dataset:
+        """The training data of several tasks as one data set (e.g. the domains so far)."""
+        return self._loop.tasks_dataset(tasks)

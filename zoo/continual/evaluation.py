@@ -88,3 +88,25 @@ def metric_row(model, metric_cfg: dict, task_loaders: Sequence) -> dict[str, np.
             if isinstance(value, (int, float)):
                 rows.setdefault(key, np.full(n, np.nan))[j] = float(value)
     return rows
+
+
+def own_task_accuracy(scores: torch.Tensor, labels: torch.Tensor, scenario, task: int,
+                      k: int = 1) -> float:
+    """Top-``k`` accuracy (percent) on the evaluation data of ``task`` in a scenario that needs
+    no class-incremental arg-max: domain-incremental (one head, arg-max over all classes) or
+    multi-head task-incremental (arg-max over the rows of ``task``'s head only). ``scores``
+    has a column for every class of the scenario."""
+    if scores.shape[1] != scenario.num_classes:
+        raise ValueError(f"the strategy predicted {scores.shape[1]} scores per sample, expected "
+                         f"one per class of the scenario ({scenario.num_classes})")
+    if len(labels) == 0:
+        raise ValueError(f"the evaluation split has no sample of task {task + 1} "
+                         f"({scenario.describe_task(task)})")
+    start, stop = scenario.incremental_range(task)
+    head = scores[:, start:stop]
+    if labels.min() < start or labels.max() >= stop:
+        raise ValueError(f"task {task + 1}'s evaluation labels fall outside its head "
+                         f"[{start}, {stop})")
+    k = min(k, stop - start)
+    hit = (head.topk(k, dim=1).indices + start == labels[:, None]).any(1)
+    return 100.0 * hit.float().mean().item()

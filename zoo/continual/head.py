@@ -69,3 +69,17 @@ def set_num_classes(model: nn.Module, num_classes: int,
     if owner is not model and hasattr(owner, "num_classes"):
         owner.num_classes = num_classes
     return True
+
+
+def own_head_logits(logits: torch.Tensor, labels: torch.Tensor, scenario) -> torch.Tensor:
+    """Multi-head scoring (task-incremental, task identity given): each sample keeps the logits
+    of its own task's head (the rows ``scenario.incremental_range(t)`` of the classifier,
+    ``t`` the task of its label) and the others become ``-inf``, so a softmax / cross-entropy
+    runs over that head alone and no other head gets a gradient from the sample — the same
+    loss as one separate linear head per task on a shared backbone."""
+    task_of_class = torch.as_tensor(scenario.task_of_incremental_label(), device=logits.device)
+    if logits.shape[1] != len(task_of_class):
+        raise ValueError(f"multi-head scoring needs a logit for every class of the scenario "
+                         f"({len(task_of_class)}), got {logits.shape[1]}")
+    own = task_of_class[None, :] == task_of_class[labels.to(logits.device)][:, None]
+    return logits.masked_fill(~own, float("-inf"))

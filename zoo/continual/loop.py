@@ -16,7 +16,13 @@ strategy at the task end, evaluates all seen tasks on the ``val_dataloader`` dat
 position of the class in the scenario's class order). Outputs in the work dir:
 ``continual_results.json`` (matrices, metrics, scenario, times), ``accuracy_matrix.png``
 (class-incremental) and ``accuracy_matrix_task_aware.png`` (:mod:`zoo.continual.results`),
-and ``task_<k>.pth`` after each task. Testing: the class-incremental metrics are the result
+and ``task_<k>.pth`` after each task. Other scenarios (``scenario=dict(type='domain', ...)``,
+``dict(type='task', ...)``): :mod:`zoo.continual.domain`, :class:`TaskIncrementalScenario`;
+there every task is evaluated after each task and before the first (forward transfer). An
+online stream is ``epochs_per_task=1`` with a small batch, ``blurry=f`` blurs the task
+boundaries (:mod:`zoo.continual.stream`). After each task the accuracies and metrics go to
+the runner's visualizer as scalars (``continual/...``; TensorBoard with a
+``TensorboardVisBackend``). Testing: the class-incremental metrics are the result
 of the run, so continual configs set ``test_dataloader = None`` and ``tools/train.py`` skips
 its final ``runner.test()``. Distributed training (``--launcher pytorch``):
 :mod:`zoo.continual.sync`; resuming (``--resume [PATH]``, by the loop, not mmengine):
@@ -38,6 +44,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, set_random_seed
 from torch.utils.data import DataLoader
 
+from zoo.engine.amp import runner_autocast
 from zoo.registry import DATASETS, LOOPS, STRATEGIES
 from zoo.structures import gather_labels
 
@@ -45,10 +52,22 @@ from . import sync
 from .checkpoint import plain, resume_run, save_task_checkpoint, take_over_resume, task_payload
 from .context import StrategyContext
 from .dataset import ClassIncrementalSubset, evaluation_data, loader_like
-from .evaluation import metric_row, predict_scores, task_accuracies, topk_task_accuracies
+from .evaluation import (
+    metric_row,
+    own_task_accuracy,
+    predict_scores,
+    task_accuracies,
+    topk_task_accuracies,
+)
 from .head import set_num_classes
 from .results import AccuracyRecord, write_results
-from .scenario import ClassIncrementalScenario, check_scenario_config, dataset_labels
+from .scenario import (
+    ClassIncrementalScenario,
+    build_scenario,
+    check_scenario_config,
+    dataset_labels,
+)
+from .stream import StreamDataset, blurry_split
 
 
 def peak_rss_mb() -> float:
@@ -66,7 +85,9 @@ class ContinualTrainLoop(BaseLoop):
         runner: the mmengine runner.
         dataloader: the ``train_dataloader`` config (its ``dataset`` holds all classes).
         scenario: :class:`ClassIncrementalScenario` arguments (``num_tasks``, ``seed``,
-            ``class_order``, ``task_sizes``, ``shuffle``).
+            ``class_order``, ``task_sizes``, ``shuffle``); ``type='task'`` for multi-head
+            task-incremental, ``type='domain'`` for domain-incremental
+            (:class:`~zoo.continual.domain.DomainIncrementalScenario` arguments).
         strategy: a ``STRATEGIES`` config (``dict(type='FineTune')`` by default).
         epochs_per_task: training epochs of each task.
         eval_dataloader: data for the accuracy matrix; default: ``val_dataloader``'s.
@@ -75,6 +96,8 @@ class ContinualTrainLoop(BaseLoop):
         eval_metric: optional ``METRICS`` config (e.g. ``dict(type='MILMetric')``) computed on
             every seen task after each task from the model's ``mode='predict'`` outputs; its
             numeric results fill one matrix per key (``metric_matrices`` in the results).
+        blurry: fraction of every task's training samples deferred to the next task's stream
+            (blurry task boundaries, :func:`~zoo.continual.stream.blurry_split`; 0: crisp).
     """
 
     check_nested_arguments = staticmethod(check_scenario_config)  # for zoo.config_check
@@ -83,7 +106,7 @@ class ContinualTrainLoop(BaseLoop):
                  strategy: dict | None = None, epochs_per_task: int = 1,
                  eval_dataloader: dict | None = None, save_checkpoints: bool = True,
                  results_file: str = "continual_results.json",
-                 eval_metric: dict | None = None):
+                 eval_metric: dict | None = None, blurry: float = 0.0):
         self._runner = runner
         self.rank, self.world_size = get_rank(), get_world_size()
         if epochs_per_task < 1:
@@ -112,9 +135,18 @@ class ContinualTrainLoop(BaseLoop):
                                  f"{sorted(scenario)}")
             self.scenario = ClassIncrementalScenario.for_task_datasets(self.train_full)
         else:
-            self.scenario = ClassIncrementalScenario(
-                classes=np.unique(self.labels_of(self.train_full)).tolist(), **scenario)
+            self.scenario = build_scenario(
+                scenario, classes=np.unique(self.labels_of(self.train_full)).tolist())
         self.strategy = STRATEGIES.build(strategy or dict(type="FineTune"))
+        if self.scenario.multi_head and not vars(type(self.strategy)).get("multi_head_ready"):
+            raise ValueError(
+                f"strategy {self.strategy.name} does not score samples with their own task's "
+                "head (its loss does not call Strategy.logits_for); it cannot run the "
+                "multi-head task-incremental scenario (scenario type='task')")
+        if not 0.0 <= float(blurry) < 1.0:
+            raise ValueError(f"train_cfg.blurry must be in [0, 1), got {blurry}")
+        self.blurry = float(blurry)
+        self._blurry_parts = None
         self.strategy.setup(StrategyContext(self))
         self.epochs_per_task = int(epochs_per_task)
         self.save_checkpoints = save_checkpoints
@@ -134,7 +166,9 @@ class ContinualTrainLoop(BaseLoop):
         self.global_batch_size = self.batch_size * self.world_size
         self._step_valid = self.global_batch_size
         labels = self.labels_of(self.train_full)
-        self._task_sizes = [int(np.isin(labels, c).sum()) for c in self.scenario.task_classes]
+        self._task_sizes = [int(np.isin(labels, c).sum()) for c in self.scenario.task_classes] \
+            if self.scenario.kind == "class" and not self.blurry \
+            else [len(self.task_dataset(t)) for t in range(num_tasks)]
         self._max_iters = sum(self.epochs_per_task * math.ceil(n / self.batch_size)
                               for n in self._task_sizes)
         self.dataloader = self.build_loader(self.task_dataset(0), train=True, seed=self.seed)
@@ -187,8 +221,38 @@ class ContinualTrainLoop(BaseLoop):
         return ClassIncrementalSubset(source, classes, self.scenario.class_order,
                                       inner_labels=self.labels_of(source))
 
-    def task_dataset(self, task: int, train: bool = True) -> ClassIncrementalSubset:
+    def task_dataset(self, task: int, train: bool = True):
+        """The data of ``task``: its classes (class- / task-incremental) or its domain; for
+        training with ``blurry > 0`` the task's stream (:meth:`stream`)."""
+        if train and self.blurry:
+            return self.stream(task)
+        return self._own_data(task, train)
+
+    def _own_data(self, task: int, train: bool):
+        if self.scenario.kind == "domain":
+            source = self.train_full if train else self.eval_full
+            return self.scenario.task_dataset(source, task, self.labels_of(source))
         return self.subset(self.scenario.task_classes[task], train)
+
+    def stream(self, task: int) -> StreamDataset:
+        """Task ``task``'s training stream with blurry boundaries: its samples but the
+        deferred ones, plus those deferred from task ``task - 1``."""
+        own = [self._own_data(t, True) for t in range(max(task - 1, 0), task + 1)]
+        if self._blurry_parts is None:
+            sizes = [len(self._own_data(t, True)) for t in range(self.scenario.num_tasks)]
+            self._blurry_parts = blurry_split(sizes, self.blurry, self.seed)
+        parts = [(own[-1], self._blurry_parts[task][0], task)]
+        if task > 0:
+            parts.append((own[0], self._blurry_parts[task - 1][1], task - 1))
+        return StreamDataset(parts)
+
+    def tasks_dataset(self, tasks) -> StreamDataset:
+        """The (crisp) training data of ``tasks`` as one data set."""
+        parts = []
+        for t in tasks:
+            data = self._own_data(t, True)
+            parts.append((data, np.arange(len(data)), t))
+        return StreamDataset(parts)
 
     @property
     def eval_full(self):
@@ -262,9 +326,19 @@ class ContinualTrainLoop(BaseLoop):
             runner.param_schedulers = runner.build_param_scheduler(
                 copy.deepcopy(self._sched_cfg))
 
+    def _head_width(self, task: int) -> int:
+        """Classifier width during ``task``: the strategy's (class-incremental: the head
+        grows), else every class of the scenario (one head, or all task heads, from the
+        start)."""
+        if self.scenario.kind == "class":
+            return self.strategy.num_outputs(task)
+        return self.scenario.num_classes
+
     def run(self):
         self.runner.call_hook("before_train")
         start = self._resume() if self._resume_from is not None else 0
+        if start == 0 and self.scenario.kind != "class":
+            self._evaluate_random_init()
         for task in range(start, self.scenario.num_tasks):
             self._run_task(task)
         self._write_results(final=True)
@@ -276,15 +350,15 @@ class ContinualTrainLoop(BaseLoop):
         self.task = strategy.task = task
         self._seed(100_003 * (task + 1), per_rank=False)  # new modules agree on all ranks
         head_rng = torch.Generator().manual_seed(self.seed + task)
-        set_num_classes(model, strategy.num_outputs(task), head_rng)
+        set_num_classes(model, self._head_width(task), head_rng)
         strategy.prepare_model(model, task)
         self.dataloader = self.build_loader(strategy.train_dataset(task), train=True,
                                             seed=self.seed + task)
         self._build_optimizer()
         strategy.before_task(model, task)
         self.logger.info(
-            f"Continual task {task + 1}/{self.scenario.num_tasks}: classes "
-            f"{self.scenario.task_classes[task]} ({len(self.dataloader.dataset)} training "
+            f"Continual task {task + 1}/{self.scenario.num_tasks}: "
+            f"{self.scenario.describe_task(task)} ({len(self.dataloader.dataset)} training "
             f"samples, strategy {strategy.name})")
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
@@ -294,11 +368,13 @@ class ContinualTrainLoop(BaseLoop):
         self._seed(100_003 * (task + 1) + 50_021, per_rank=False)
         strategy.after_task(model, task)
         elapsed = time.perf_counter() - start
-        self._evaluate(task)
+        with runner_autocast(self.runner, model):  # --amp: bf16 evaluation as in training
+            self._evaluate(task)
         self.record.task_times.append(elapsed)
         self.record.task_peak_rss_mb.append(peak_rss_mb())
         self.record.task_peak_cuda_mb.append(
             torch.cuda.max_memory_allocated() / 2 ** 20 if torch.cuda.is_available() else None)
+        self._log_scalars(task)
         if self.world_size > 1:
             sync.check_rank_consistency(model.state_dict(), strategy.state_dict(), self.rank,
                                         self.world_size, task)
@@ -353,7 +429,41 @@ class ContinualTrainLoop(BaseLoop):
         self._iter += 1
 
     # evaluation and results -------------------------------------------------------------
+    def _evaluate_random_init(self) -> None:
+        """Forward transfer's ``b``: every task's accuracy with the initial model, whose head is
+        built exactly as task 1 will build it (same seeds), before any training."""
+        self._seed(100_003, per_rank=False)
+        set_num_classes(self.model, self._head_width(0), torch.Generator().manual_seed(self.seed))
+        self.record.baseline, _ = self._all_task_accuracies()
+        self.logger.info("Continual: random-init accuracy on tasks 1..{}: {}".format(
+            self.scenario.num_tasks, " ".join(f"{a:.1f}" for a in self.record.baseline)))
+
+    def _all_task_accuracies(self) -> tuple[np.ndarray, np.ndarray]:
+        """Top-1 and top-5 accuracy on the evaluation data of every task (domain- and
+        task-incremental scenarios)."""
+        top1, top5 = [], []
+        for j in range(self.scenario.num_tasks):
+            dataset = self.task_dataset(j, train=False)
+            loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
+            scores, labels = predict_scores(self.model, loader, self.preprocess,
+                                            self.strategy.predict)
+            scores = self.gather_ordered(scores, len(dataset))
+            labels = self.gather_ordered(labels, len(dataset))
+            top1.append(own_task_accuracy(scores, labels, self.scenario, j))
+            top5.append(own_task_accuracy(scores, labels, self.scenario, j, k=5))
+        return np.array(top1), np.array(top5)
+
+    def _log_scalars(self, task: int) -> None:
+        """Send the task's accuracies and metrics to the runner's visualisation backends."""
+        visualizer = getattr(self.runner, "visualizer", None)
+        if visualizer is None or not is_main_process():
+            return
+        visualizer.add_scalars(self.record.scalars(task), step=task + 1)
+
     def _evaluate(self, task: int) -> None:
+        if self.scenario.kind != "class":
+            self._evaluate_every_task(task)
+            return
         seen = self.scenario.classes_up_to(task)
         dataset = self.subset(seen, train=False)
         loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
@@ -372,11 +482,29 @@ class ContinualTrainLoop(BaseLoop):
             loaders = [self.build_loader(self.subset(classes, train=False), train=False,
                                          batch_size=self.eval_batch_size)
                        for classes in self.scenario.task_classes[:task + 1]]
-            row = metric_row(self.model, self.eval_metric_cfg, loaders)
-            self.record.add_metric_row(task, row)
-            self.logger.info(f"Continual task {task + 1}: " + "; ".join(
-                f"{k} on tasks 1..{task + 1}: " + " ".join(f"{v:.1f}" for v in vals)
-                for k, vals in row.items()))
+            self._add_metric_row(task, loaders)
+
+    def _evaluate_every_task(self, task: int) -> None:
+        """Domain- / task-incremental: accuracy on every task, also those not trained yet."""
+        top1, top5 = self._all_task_accuracies()
+        self.record.add_full_row(task, top1)
+        if self.scenario.kind == "domain":
+            self.record.add_top5_row(task, top5[:task + 1])
+        self.logger.info(
+            f"Continual task {task + 1}: {self.scenario.kind}-incremental accuracy on tasks "
+            f"1..{self.scenario.num_tasks}: " + " ".join(f"{a:.1f}" for a in top1)
+            + f" (mean of tasks 1..{task + 1}: {top1[:task + 1].mean():.2f})")
+        if self.eval_metric_cfg is not None:
+            self._add_metric_row(task, [
+                self.build_loader(self.task_dataset(j, train=False), train=False,
+                                  batch_size=self.eval_batch_size) for j in range(task + 1)])
+
+    def _add_metric_row(self, task: int, loaders: list) -> None:
+        row = metric_row(self.model, self.eval_metric_cfg, loaders)
+        self.record.add_metric_row(task, row)
+        self.logger.info(f"Continual task {task + 1}: " + "; ".join(
+            f"{k} on tasks 1..{task + 1}: " + " ".join(f"{v:.1f}" for v in vals)
+            for k, vals in row.items()))
 
     def metrics(self, task_aware: bool = False, upto: int | None = None) -> dict:
         return self.record.metrics(task_aware, upto)
@@ -388,6 +516,8 @@ class ContinualTrainLoop(BaseLoop):
             strategy_cfg=plain(getattr(self.runner.cfg, "train_cfg", {}).get("strategy")),
             scenario=self.scenario.to_dict(),
             epochs_per_task=self.epochs_per_task,
+            batch_size=self.batch_size,
+            blurry=self.blurry,
             seed=self.seed)
 
     def _write_results(self, final: bool) -> None:

@@ -16,9 +16,14 @@
   Forgetting by Maximizing Transfer and Minimizing Interference", ICLR 2019, Eq. 11): the
   accuracy on each task right after learning it, the plasticity side of the trade-off.
 
-Forward transfer (Lopez-Paz & Ranzato's FWT, ``R[j-1, j] - b_j``) is not computed: it needs
-the accuracy on a task before it is trained, which class-incremental evaluation with a
-growing head does not have (the classes of later tasks have no output yet).
+* forward transfer ``FWT = 1/(T-1) sum_{j>0} (R[j-1, j] - b_j)`` (Lopez-Paz & Ranzato 2017,
+  Eq. 4), ``b_j`` the accuracy on task ``j`` of the randomly initialised model before any
+  training: what learning the earlier tasks did for a task not trained yet. It needs the
+  entries above the diagonal, so it is defined for the domain-incremental scenario (one head
+  over all classes) and the multi-head task-incremental one (every head exists from the
+  start). It is not defined in class-incremental learning with a growing head: before task
+  ``j`` the classifier has no output for task ``j``'s classes, so ``R[j-1, j]`` would be 0 by
+  construction and the difference would measure the head, not transfer.
 """
 from __future__ import annotations
 
@@ -72,12 +77,38 @@ def learning_accuracy(matrix: np.ndarray, upto: int | None = None) -> float:
     return float(np.mean(np.diag(matrix)[:t]))
 
 
-def continual_metrics(matrix: np.ndarray, upto: int | None = None) -> dict[str, float]:
-    """All metrics of the first ``upto`` tasks (default: all)."""
-    return dict(
+def forward_transfer(matrix: np.ndarray, baseline: np.ndarray, upto: int | None = None
+                     ) -> float | None:
+    """``1/(t-1) sum_{0<j<t} (R[j-1, j] - b_j)`` over the first ``t = upto`` tasks; ``None``
+    for a single task (no task is seen before its training). ``baseline`` = ``b`` (the
+    randomly initialised model's accuracy on every task)."""
+    matrix, t = _check(matrix, upto)
+    baseline = np.asarray(baseline, dtype=np.float64)
+    if baseline.shape != (matrix.shape[0],):
+        raise ValueError(f"forward transfer needs one baseline accuracy per task "
+                         f"({matrix.shape[0]}), got shape {baseline.shape}")
+    if t < 2:
+        return None
+    before = np.array([matrix[j - 1, j] for j in range(1, t)])
+    if np.isnan(before).any() or np.isnan(baseline[1:t]).any():
+        raise ValueError("forward transfer needs R[j-1, j] and b_j of every task j > 0 "
+                         "(evaluate every task after each task and before the first)")
+    return float(np.mean(before - baseline[1:t]))
+
+
+def continual_metrics(matrix: np.ndarray, upto: int | None = None,
+                      baseline: np.ndarray | None = None) -> dict[str, float]:
+    """All metrics of the first ``upto`` tasks (default: all); with ``baseline`` (random-init
+    accuracy of every task) also ``forward_transfer`` (from two tasks on)."""
+    out = dict(
         average_accuracy=average_accuracy(matrix, upto),
         average_incremental_accuracy=average_incremental_accuracy(matrix, upto),
         forgetting=forgetting(matrix, upto),
         backward_transfer=backward_transfer(matrix, upto),
         learning_accuracy=learning_accuracy(matrix, upto),
     )
+    if baseline is not None:
+        fwt = forward_transfer(matrix, baseline, upto)
+        if fwt is not None:
+            out["forward_transfer"] = fwt
+    return out

@@ -22,7 +22,10 @@ METRIC_DEFINITIONS = (
     "mean_j R5[T-1][j]; "
     "task_peak_rss_mb = the process's peak resident memory up to the end of each task "
     "(getrusage, never decreases); task_peak_cuda_mb = peak CUDA memory allocated during each "
-    "task (null without CUDA)")
+    "task (null without CUDA); "
+    "domain- and task-incremental runs evaluate every task after each task (entries above "
+    "the diagonal: accuracy on a task before training it) and before the first "
+    "(random_init_accuracy b_j); forward_transfer = mean_{j>0} R[j-1][j]-b_j")
 
 
 class AccuracyRecord:
@@ -39,10 +42,19 @@ class AccuracyRecord:
         self.task_times: list[float] = []
         self.task_peak_rss_mb: list[float] = []
         self.task_peak_cuda_mb: list[float | None] = []
+        #: accuracy of every task with the randomly initialised model (forward transfer's b);
+        #: ``None`` in class-incremental runs, where it is not defined
+        self.baseline: np.ndarray | None = None
 
     def add_row(self, task: int, cil: np.ndarray, til: np.ndarray) -> None:
         self.matrix[task, :task + 1] = cil
         self.task_aware_matrix[task, :task + 1] = til
+
+    def add_full_row(self, task: int, accuracies: np.ndarray) -> None:
+        """Accuracy on every task (also those not trained yet) after ``task``; the scenario
+        needs no task identity or is multi-head, so both matrices get the same row."""
+        self.matrix[task] = accuracies
+        self.task_aware_matrix[task] = accuracies
 
     def add_top5_row(self, task: int, top5: np.ndarray) -> None:
         self.top5_matrix[task, :task + 1] = top5
@@ -56,7 +68,7 @@ class AccuracyRecord:
     def metrics(self, task_aware: bool = False, upto: int | None = None) -> dict:
         matrix = self.task_aware_matrix if task_aware else self.matrix
         done = int((~np.isnan(np.diag(matrix))).sum()) if upto is None else upto
-        return continual_metrics(matrix, done) if done else {}
+        return continual_metrics(matrix, done, self.baseline) if done else {}
 
     def top5_average(self) -> float | None:
         """Mean top-5 accuracy over the tasks after the last finished task."""
@@ -70,7 +82,9 @@ class AccuracyRecord:
                     top5_matrix=torch.from_numpy(self.top5_matrix.copy()),
                     task_times=list(self.task_times),
                     task_peak_rss_mb=list(self.task_peak_rss_mb),
-                    task_peak_cuda_mb=[-1.0 if m is None else m for m in self.task_peak_cuda_mb])
+                    task_peak_cuda_mb=[-1.0 if m is None else m for m in self.task_peak_cuda_mb],
+                    baseline=None if self.baseline is None
+                    else torch.from_numpy(self.baseline.copy()))
 
     def load_state_dict(self, state: dict) -> None:
         self.matrix = state["matrix"].numpy().copy()
@@ -82,6 +96,8 @@ class AccuracyRecord:
         self.task_peak_rss_mb = [float(m) for m in state.get("task_peak_rss_mb", [])]
         self.task_peak_cuda_mb = [None if m < 0 else float(m)
                                   for m in state.get("task_peak_cuda_mb", [])]
+        baseline = state.get("baseline")
+        self.baseline = None if baseline is None else baseline.numpy().copy()
 
     # results file ---------------------------------------------------------------------------
     def to_results(self, **run) -> dict:
@@ -103,8 +119,32 @@ class AccuracyRecord:
             task_peak_cuda_mb=[None if m is None else round(m, 1)
                                for m in self.task_peak_cuda_mb],
             metric_matrices={k: clean(m) for k, m in self.metric_matrices.items()},
+            random_init_accuracy=None if self.baseline is None
+            else [round(float(v), 4) for v in self.baseline],
             metric_definitions=METRIC_DEFINITIONS,
         )
+
+
+    def scalars(self, task: int) -> dict[str, float]:
+        """What a visualisation backend receives after ``task``: the accuracy on every task
+        evaluated (``continual/accuracy/task_<j>``, 1-based), the metrics of the tasks done so
+        far (``continual/<metric>``, and ``continual/task_aware/<metric>``), the task's train
+        time and peak memory."""
+        out = {}
+        row = self.matrix[task]
+        for j in np.flatnonzero(~np.isnan(row)):
+            out[f"continual/accuracy/task_{j + 1}"] = float(row[j])
+        for key, value in self.metrics(upto=task + 1).items():
+            out[f"continual/{key}"] = float(value)
+        for key, value in self.metrics(task_aware=True, upto=task + 1).items():
+            out[f"continual/task_aware/{key}"] = float(value)
+        top5 = self.top5_matrix[task, :task + 1]
+        if not np.isnan(top5).any():
+            out["continual/top5_average_accuracy"] = float(top5.mean())
+        if len(self.task_times) > task:
+            out["continual/task_train_seconds"] = float(self.task_times[task])
+            out["continual/peak_rss_mb"] = float(self.task_peak_rss_mb[task])
+        return out
 
 
 def write_results(work_dir: str | Path, results_file: str, results: dict,

@@ -1,4 +1,4 @@
-"""Class-incremental scenarios: which classes each task brings.
+"""Class- and task-incremental scenarios: which classes each task brings.
 
 A scenario splits the classes of a classification data set into ``T`` disjoint tasks, in a
 seeded random order or a given order, with equal or given task sizes (the protocol of
@@ -52,6 +52,10 @@ class ClassIncrementalScenario:
     Attributes: ``class_order`` (list of original labels), ``task_classes`` (list per task),
     ``label_map`` (original label -> incremental label).
     """
+
+    kind = "class"
+    #: one softmax per task (task identity given at training and test time)
+    multi_head = False
 
     def __init__(self, classes: Sequence[int], num_tasks: int | None = None,
                  class_order: Sequence[int] | None = None,
@@ -141,9 +145,55 @@ class ClassIncrementalScenario:
         """Task index of every incremental label."""
         return np.repeat(np.arange(self.num_tasks), self.task_sizes)
 
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_order)
+
+    def describe_task(self, task: int) -> str:
+        return f"classes {self.task_classes[task]}"
+
     def to_dict(self) -> dict:
-        return dict(class_order=list(self.class_order),
-                    task_classes=[list(c) for c in self.task_classes])
+        out = dict(class_order=list(self.class_order),
+                   task_classes=[list(c) for c in self.task_classes])
+        return out if self.kind == "class" else dict(type=self.kind, **out)
+
+
+class TaskIncrementalScenario(ClassIncrementalScenario):
+    """Task-incremental learning with one head per task (van de Ven & Tolias 2019; the
+    multi-head setting of Lopez-Paz & Ranzato, "GEM", NeurIPS 2017): the classes are split
+    as in :class:`ClassIncrementalScenario`, the task identity is given at training and test
+    time, and a sample of task ``t`` is scored by task ``t``'s head only (the rows
+    :meth:`incremental_range` of the classifier; the softmax runs over them alone, so no other
+    head receives a gradient from it). All heads exist from the start (the classifier has a row
+    for every class), which makes the accuracy on a task before training it, and so forward
+    transfer, defined. Same arguments as :class:`ClassIncrementalScenario`."""
+
+    kind = "task"
+    multi_head = True
+
+    def head_of_labels(self, labels) -> np.ndarray:
+        """Task (head) index of every incremental label."""
+        return self.task_of_incremental_label()[np.asarray(labels)]
+
+
+SCENARIO_TYPES = ("class", "task", "domain")
+
+
+def build_scenario(cfg: dict | None, classes: Sequence[int]):
+    """The scenario of a loop's ``scenario`` config: ``type='class'`` (default),
+    ``'task'`` (multi-head task-incremental) or ``'domain'``
+    (:class:`~zoo.continual.domain.DomainIncrementalScenario`); the other keys are the
+    class's arguments."""
+    cfg = dict(cfg or {})
+    kind = cfg.pop("type", "class")
+    if kind not in SCENARIO_TYPES:
+        raise ValueError(f"scenario type must be one of {SCENARIO_TYPES}, got {kind!r}")
+    if kind == "domain":
+        from .domain import DomainIncrementalScenario
+
+        return DomainIncrementalScenario(classes=classes, **cfg)
+    cls = TaskIncrementalScenario if kind == "task" else ClassIncrementalScenario
+    return cls(classes=classes, **cfg)
 
 
 def check_scenario_config(loop_cfg: dict, path: str) -> list[str]:
@@ -154,5 +204,12 @@ def check_scenario_config(loop_cfg: dict, path: str) -> list[str]:
     scenario = loop_cfg.get("scenario")
     if not isinstance(scenario, dict) or scenario.get("task_datasets"):
         return []  # one task per data set; the loop names any other key
-    return argument_problems(ClassIncrementalScenario, scenario, f"{path}.scenario",
-                             passed=("classes", "task_datasets"))
+    kind = scenario.get("type", "class")
+    if kind == "domain":
+        from .domain import DomainIncrementalScenario as cls
+    elif kind in SCENARIO_TYPES:
+        cls = TaskIncrementalScenario if kind == "task" else ClassIncrementalScenario
+    else:
+        return [f"{path}.scenario.type: {kind!r} is not one of {SCENARIO_TYPES}"]
+    return argument_problems(cls, {k: v for k, v in scenario.items() if k != "type"},
+                             f"{path}.scenario", passed=("classes", "task_datasets"))

@@ -54,9 +54,11 @@ def precision_sensitive_modules(model: torch.nn.Module) -> list[torch.nn.Module]
 
 
 @contextlib.contextmanager
-def _fp32_islands(modules: list[torch.nn.Module]) -> Iterator[None]:
-    """Run ``modules`` with autocast off and floating inputs cast to fp32."""
-    open_contexts: list[contextlib.ExitStack] = []
+def _fp32_islands(modules: list[torch.nn.Module],
+                  open_contexts: list[contextlib.ExitStack] | None = None) -> Iterator[None]:
+    """Run ``modules`` with autocast off and floating inputs cast to fp32 (``open_contexts``:
+    a stack shared with other hooks, so that a forward that raised unwinds in order)."""
+    open_contexts = [] if open_contexts is None else open_contexts
 
     def enter(module, args):
         stack = contextlib.ExitStack()
@@ -68,8 +70,8 @@ def _fp32_islands(modules: list[torch.nn.Module]) -> Iterator[None]:
     def leave(module, args, output):
         open_contexts.pop().close()
 
-    handles = [h for m in modules for h in (m.register_forward_pre_hook(enter),
-                                            m.register_forward_hook(leave))]
+    handles = [h for m in modules for h in (
+        m.register_forward_pre_hook(enter), m.register_forward_hook(leave, always_call=True))]
     try:
         yield
     finally:
@@ -90,6 +92,63 @@ def bf16_autocast(model: torch.nn.Module | None = None, enabled: bool = True,
         if enabled and keep_fp32 and model is not None:
             stack.enter_context(_fp32_islands(precision_sensitive_modules(model)))
         yield
+
+
+@contextlib.contextmanager
+def bf16_forward(model: torch.nn.Module, enabled: bool = True) -> Iterator[None]:
+    """Every forward pass of ``model``'s direct submodules (backbone, head, ...) runs under
+    :func:`bf16_autocast`, while the code around them (losses, ``backward`` /
+    ``torch.autograd.grad``) runs outside autocast.
+
+    For code that computes losses and gradients by itself (unlearners): a backward pass
+    inside ``torch.autocast`` would run the gradients of the fp32 layers in bf16 too
+    (autograd re-dispatches their matrix products through autocast).
+    """
+    if not enabled:
+        yield
+        return
+    open_contexts: list[contextlib.ExitStack] = []
+    device = _device_type(model)
+
+    def enter(module, args):
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.autocast(device_type=device, dtype=AMP_DTYPE))
+        open_contexts.append(stack)
+
+    def leave(module, args, output):
+        open_contexts.pop().close()
+
+    children = [m for name, m in model.named_children() if name != "data_preprocessor"]
+    if not children:  # a model without submodules: wrap its own forward
+        children = [model]
+    # the fp32 islands' hooks nest inside the children's: a child's autocast opens before
+    # (prepended pre-hook) and closes after (appended later) an island on the same module
+    with _fp32_islands(precision_sensitive_modules(model), open_contexts):
+        handles = [h for m in children for h in (
+            m.register_forward_pre_hook(enter, prepend=True),
+            m.register_forward_hook(leave, always_call=True))]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+            while open_contexts:
+                open_contexts.pop().close()
+
+
+def uses_amp(runner) -> bool:
+    """Whether ``runner`` trains with :class:`BF16OptimWrapper` (``--amp``), as a built
+    wrapper or still as its config."""
+    wrapper = getattr(runner, "optim_wrapper", None)
+    if isinstance(wrapper, dict):
+        return wrapper.get("type") in ("BF16OptimWrapper", BF16OptimWrapper)
+    return isinstance(wrapper, BF16OptimWrapper)
+
+
+def runner_autocast(runner, model: torch.nn.Module) -> contextlib.AbstractContextManager:
+    """:func:`bf16_autocast` of ``model`` when ``runner`` trains under ``--amp``, else a
+    no-op: for loops that evaluate by themselves (e.g. the continual loop)."""
+    return bf16_autocast(model) if uses_amp(runner) else contextlib.nullcontext()
 
 
 # Registered in mmengine's root registry: the runner builds optimiser wrappers from there

@@ -106,4 +106,8 @@ def send_png(name: str, png: bytes, step: int | None = None) -> int:
     step = _current_step() if step is None else step
     for backend in backends:
         backend.add_image(name, rgb, step=step)
+        # TensorBoard's writer flushes on a timer: a figure should be on disk when sent.
+        flush = getattr(getattr(backend, "experiment", None), "flush", None)
+        if callable(flush):
+            flush()
     return len(backends)

@@ -64,14 +64,18 @@ def write_json(path: str | os.PathLike, data: dict) -> None:
 
 
 def run_unlearner(model, ctx, unlearner_cfg: dict, requests: Sequence[ForgetRequest],
-                  reference: dict | None = None, seed: int | None = 0) -> tuple[dict, object]:
+                  reference: dict | None = None, seed: int | None = 0,
+                  amp: bool = False) -> tuple[dict, object]:
     """A copy of ``model`` unlearned (``ctx`` is reset first); returns (metrics, the copy).
 
     The global RNGs (augmentation, shuffling) are seeded with ``seed`` first, so that a row of
     a comparison does not depend on which unlearners ran before it (``None``: leave them).
+    ``amp``: the copy's forward passes (unlearning and evaluation) run in bf16
+    (:func:`zoo.engine.amp.bf16_forward`); losses, gradients and weights stay fp32.
     """
     from mmengine.runner import set_random_seed
 
+    from zoo.engine.amp import bf16_forward
     from zoo.unlearning.report import compare
 
     if seed is not None:
@@ -79,8 +83,9 @@ def run_unlearner(model, ctx, unlearner_cfg: dict, requests: Sequence[ForgetRequ
     edited = copy.deepcopy(model)
     ctx.reset()
     unlearner = build_unlearner(unlearner_cfg)
-    timing = apply_requests(edited, ctx, unlearner, requests)
-    metrics = evaluate(edited, ctx)
+    with bf16_forward(edited, enabled=amp):
+        timing = apply_requests(edited, ctx, unlearner, requests)
+        metrics = evaluate(edited, ctx)
     metrics["seconds"] = timing["seconds"]
     if reference is not None:
         metrics.update(compare(metrics, reference))

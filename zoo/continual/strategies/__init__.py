@@ -10,7 +10,7 @@ from .ewc import EWC  # noqa: F401
 from .fpf import KFPF  # noqa: F401
 from .icarl import ICaRL  # noqa: F401
 from .lwf import LwF  # noqa: F401
-from .mil import MILFineTune, OWLoRA  # noqa: F401
+from .mil import MILFineTune, MILReplay, OWLoRA  # noqa: F401
 from .pcr import HPCR, PCR  # noqa: F401
 from .prd import PRD  # noqa: F401
 from .replay import ER  # noqa: F401

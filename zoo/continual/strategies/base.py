@@ -38,6 +38,10 @@ class Strategy:
     #: ``False``: the loop skips the training epochs (methods that take no gradient step,
     #: e.g. a prototype classifier on a frozen backbone); the task-end hook still runs.
     trains: bool = True
+    #: the loss scores every sample with its own task's head in a multi-head
+    #: (task-incremental) scenario by calling :meth:`logits_for`. Must be set on the class
+    #: itself: a subclass that rewrites the loss is refused there until it declares it again.
+    multi_head_ready: bool = False
 
     def __init__(self) -> None:
         self.context = None
@@ -86,7 +90,18 @@ class Strategy:
 
     def loss(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor
              ) -> dict[str, torch.Tensor]:
-        return {"loss_cls": F.cross_entropy(model.logits(inputs), labels)}
+        return {"loss_cls": F.cross_entropy(self.logits_for(model, inputs, labels), labels)}
+
+    def logits_for(self, model: nn.Module, inputs, labels: torch.Tensor) -> torch.Tensor:
+        """``model.logits(inputs)``; in a multi-head scenario each sample keeps only its own
+        task's head (:func:`~zoo.continual.head.own_head_logits`)."""
+        logits = model.logits(inputs)
+        scenario = getattr(self.context, "scenario", None)  # None: used outside a loop
+        if getattr(scenario, "multi_head", False):
+            from ..head import own_head_logits
+
+            logits = own_head_logits(logits, labels, scenario)
+        return logits
 
     def after_iter(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> None:
         """Called after each optimizer step (buffer updates, periodic fine-tuning)."""

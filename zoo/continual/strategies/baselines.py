@@ -16,6 +16,7 @@ class FineTune(Strategy):
     "Finetune" in De Lange et al., "A continual learning survey", TPAMI 2021)."""
 
     family = "lower bound"
+    multi_head_ready = True
 
 @STRATEGIES.register_module()
 class Joint(Strategy):
@@ -24,6 +25,9 @@ class Joint(Strategy):
     continuing from the previous weights. Breaks the continual constraint on purpose."""
 
     family = "upper bound"
+    multi_head_ready = True
 
     def train_dataset(self, task: int) -> Dataset:
+        if self.scenario.kind == "domain":  # the domains so far, not a class subset
+            return self.context.tasks_dataset(range(task + 1))
         return self.context.subset(self.scenario.classes_up_to(task))

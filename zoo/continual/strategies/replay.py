@@ -40,6 +40,7 @@ class ER(Strategy):
     """
 
     family = "replay"
+    multi_head_ready = True
 
     def __init__(self, buffer: dict | None = None, replay_batch_size: int | None = None):
         super().__init__()
@@ -63,7 +64,7 @@ class ER(Strategy):
             inputs = list(inputs) + list(mem["inputs"]) if isinstance(inputs, list) \
                 else torch.cat([inputs, mem["inputs"]])  # MIL bags are lists
             labels = torch.cat([labels, mem["labels"]])
-        return {"loss_cls": F.cross_entropy(model.logits(inputs), labels)}
+        return {"loss_cls": F.cross_entropy(self.logits_for(model, inputs, labels), labels)}
 
     def after_iter(self, model, inputs, labels):
         if isinstance(self.buffer, ReservoirBuffer):

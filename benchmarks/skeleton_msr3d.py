@@ -1,0 +1,174 @@
+"""MSR Action3D cross-subject, joint stream: one row per skeleton backbone config with its
+parameters, GFLOPs per clip, training seconds per epoch on this machine and the test top-1
+(mean ± std over the seeds that finished) of ``tools/sweep.py`` runs.
+
+The runs are made beforehand, one sweep folder per row (``--runs-dir``/<row key>), e.g.::
+
+    nice -n 5 env OMP_NUM_THREADS=1 uv run tools/sweep.py configs/skeleton/stgcn_msr3d_xsub.py \\
+        --seeds 0 1 2 --cfg-options train_cfg.val_interval=80 --jobs 1 \\
+        --out work_dirs/msr/stgcn_j
+
+This script only reads them: a seed counts when its work dir holds its final test metrics
+(``zoo.sweep.read_run_metrics``); seconds per epoch are the median gap between consecutive
+end-of-epoch ``Epoch(train)`` lines of each run's log (finished or not; validation epochs
+left out), so they measure the machine as it was during the run. A row without a finished
+seed says so. Writes ``benchmarks/results/skeleton_msr3d.{json,md}``::
+
+    uv run benchmarks/skeleton_msr3d.py --runs-dir work_dirs/msr --note "..."
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mmengine.config import Config  # noqa: E402
+
+from zoo.analysis.complexity import config_complexity  # noqa: E402
+from zoo.fileio import atomic_write_text  # noqa: E402
+from zoo.sweep import read_run_metrics  # noqa: E402
+
+# key (sweep folder under --runs-dir), backbone, config, overrides of the final protocol
+ROWS = [
+    ("stgcn_j", "ST-GCN", "configs/skeleton/stgcn_msr3d_xsub.py",
+     ["train_cfg.val_interval=80"]),
+    ("ctrgcn_j", "CTR-GCN (recipe)", "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py",
+     ["train_dataloader.dataset.values=[1,3,5,7,9]", "train_cfg.val_interval=65"]),
+    ("ctrgcn_old_j", "CTR-GCN (width 16, 25 epochs)", "configs/skeleton/ctrgcn_msr3d_xsub.py",
+     []),
+    ("skateformer_j", "SkateFormer (recipe)",
+     "configs/skeleton/recipes/skateformer_msr3d_xsub.py",
+     ["train_dataloader.dataset.values=[1,3,5,7,9]"]),
+    ("skateformer_old_j", "SkateFormer (half width, 30 epochs)",
+     "configs/skeleton/skateformer_msr3d_xsub.py", []),
+    ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", []),
+]
+NO_CONFIG = ["PYSKL ST-GCN", "STGCN++"]  # NTU configs only: no MSR Action3D config yet
+_EPOCH_END = re.compile(r"^(\S+ \S+) - mmengine - INFO - Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\]")
+_VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")
+
+
+def epoch_seconds(log: Path) -> list[float]:
+    """Gaps between consecutive end-of-epoch training lines of one run's log, skipping the
+    gaps that contain a validation."""
+    ends, val_epochs = {}, set()
+    for line in log.read_text(errors="replace").splitlines():
+        m = _EPOCH_END.match(line)
+        if m and m.group(3) == m.group(4):
+            stamp = m.group(1)
+            fmt = "%Y/%m/%d %H:%M:%S" if stamp[4] == "/" else "%m/%d %H:%M:%S"
+            ends[int(m.group(2))] = datetime.strptime(stamp, fmt)
+        v = _VAL.search(line)
+        if v:
+            val_epochs.add(int(v.group(1)))
+    return [(ends[e] - ends[e - 1]).total_seconds() for e in sorted(ends)
+            if e - 1 in ends and e - 1 not in val_epochs]
+
+
+def row(key: str, name: str, config: str, options: list[str], runs_dir: Path) -> dict:
+    cfg = Config.fromfile(str(ROOT / config))
+    cx = config_complexity(cfg)
+    sweep = runs_dir / key
+    seeds, tops, gaps, partial = [], [], [], []
+    for work_dir in sorted((sweep / "runs" / "default").glob("seed*")):
+        seed = int(work_dir.name[4:])
+        log = sweep / "logs" / f"default_seed{seed}.log"
+        if log.is_file():
+            gaps += epoch_seconds(log)
+        try:
+            metrics = read_run_metrics(work_dir)
+        except (FileNotFoundError, ValueError):
+            done = [int(m) for m in re.findall(r"Epoch\(train\)\s*\[(\d+)\]",
+                                               log.read_text())] if log.is_file() else []
+            partial.append(dict(seed=seed, epochs_done=max(done, default=0)))
+            continue
+        seeds.append(seed)
+        tops.append(metrics["top1"])
+    test = None
+    if tops:
+        test = dict(mean=statistics.mean(tops), std=statistics.stdev(tops) if len(tops) > 1
+                    else 0.0, n=len(tops), values=tops)
+    return dict(key=key, backbone=name, config=config, cfg_options=options,
+                input=cx["input"], params=cx["params"], gflops_per_clip=cx["gflops"],
+                max_epochs=cfg.train_cfg.max_epochs,
+                test_clips=_test_clips(cfg),
+                seconds_per_epoch=statistics.median(gaps) if gaps else None,
+                epochs_timed=len(gaps), seeds=seeds, test_top1=test, unfinished=partial)
+
+
+def _test_clips(cfg) -> int | None:
+    for step in cfg.test_dataloader.dataset.get("pipeline", []):
+        if step.get("type") == "UniformSampleFrames":
+            return step.get("num_clips", 1)
+    return None
+
+
+def markdown(rows: list[dict], note: str, command: str) -> str:
+    lines = ["# Skeleton backbones on MSR Action3D, cross-subject, joint stream", "",
+             "Train on subjects 1, 3, 5, 7, 9, test on the even subjects (275 sequences, one "
+             "sequence = 0.36 points); top-1 of the final weights (no checkpoint chosen on the "
+             "test split). Mean ± sample std over the seeds that finished (n). GFLOPs: one clip "
+             "(`tools/analysis/complexity.py`, multiply-add = 2 FLOPs); testing averages "
+             "the clips listed. s/epoch: median training epoch of this session's runs on the "
+             "shared 2-core CPU (see the note: not an idle-machine speed).", "",
+             f"Table: `{command}`", "",
+             "| backbone | config | params | GFLOPs / clip (input) | test clips | epochs | "
+             "s / epoch | test top-1 | seeds |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        if r.get("no_config"):
+            lines.append(f"| {r['backbone']} | no MSR Action3D config | – | – | – | – | – | "
+                         "not run | – |")
+            continue
+        t = r["test_top1"]
+        if t:
+            spread = f" ± {t['std']:.1f}" if t["n"] > 1 else ""  # no spread from one seed
+            top = f"{t['mean']:.1f}{spread} (n = {t['n']})"
+        else:
+            top = "no seed finished" if r["unfinished"] else "not run this session"
+        seeds = ",".join(map(str, r["seeds"])) or "none"
+        if r["unfinished"]:
+            seeds += "; stopped: " + ", ".join(
+                f"seed {p['seed']} at epoch {p['epochs_done']}" for p in r["unfinished"])
+        spe = f"{r['seconds_per_epoch']:.0f}" if r["seconds_per_epoch"] else "–"
+        opts = (" `--cfg-options " + " ".join(f'"{o}"' if "[" in o else o
+                                               for o in r["cfg_options"]) + "`"
+                ) if r["cfg_options"] else ""
+        lines.append(
+            f"| {r['backbone']} | `{r['config']}`{opts} | {r['params']:,} | "
+            f"{r['gflops_per_clip']:.3f} ({'x'.join(map(str, r['input']))}) | "
+            f"{r['test_clips']} | {r['max_epochs']} | {spe} | {top} | {seeds} |")
+    return "\n".join(lines) + "\n\n" + note.strip() + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs-dir", default="work_dirs/msr", help="one sweep folder per row")
+    parser.add_argument("--note", default="", help="text under the table (commands, load)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/skeleton_msr3d"))
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    runs_dir = Path(args.runs_dir)
+    rows = [row(k, n, c, o, runs_dir) for k, n, c, o in ROWS]
+    rows += [dict(backbone=n, no_config=True) for n in NO_CONFIG]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    command = "uv run benchmarks/skeleton_msr3d.py --runs-dir " + str(args.runs_dir)
+    atomic_write_text(args.out + ".json", json.dumps(
+        dict(command=command, table_commit=commit, rows=rows, note=args.note), indent=2))
+    atomic_write_text(args.out + ".md", markdown(rows, args.note, command))
+    print(Path(args.out + ".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+# Rotated digits, experience replay with a 200-sample reservoir buffer.
+_base_ = ["./finetune.py"]
+train_cfg = dict(strategy=dict(_delete_=True, type="ER", buffer=dict(type="reservoir", size=200)))

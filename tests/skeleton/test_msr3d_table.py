@@ -1,0 +1,70 @@
+"""benchmarks/skeleton_msr3d.py: seconds per epoch from run logs and a row per sweep."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def table():
+    spec = importlib.util.spec_from_file_location("msr_table",
+                                                  REPO / "benchmarks/skeleton_msr3d.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _line(stamp: str, text: str) -> str:
+    return f"{stamp} - mmengine - INFO - {text}\n"
+
+
+def test_epoch_seconds_are_the_gaps_between_epoch_ends_without_validation(table, tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(
+        _line("12/06 09:18:10", "Epoch(train)  [1][19/19]  lr: 1e-2  loss: 3.0")
+        + _line("12/06 09:18:15", "Epoch(train)  [2][10/19]  lr: 1e-2  loss: 2.9")  # mid-epoch
+        + _line("12/06 09:18:40", "Epoch(train)  [2][19/19]  lr: 1e-2  loss: 2.9")
+        + _line("12/06 09:19:20", "Epoch(train)  [3][19/19]  lr: 1e-2  loss: 2.8")
+        + _line("12/06 09:19:50", "Epoch(val) [3][4/4]    top1: 50.0000")
+        + _line("12/06 09:21:20", "Epoch(train)  [4][19/19]  lr: 1e-2  loss: 2.5")  # val gap
+        + _line("12/06 09:21:45", "Epoch(train)  [5][19/19]  lr: 1e-2  loss: 2.4"))
+    assert table.epoch_seconds(log) == [30.0, 40.0, 25.0]
+
+
+def test_a_row_counts_finished_seeds_and_names_stopped_ones(table, tmp_path):
+    sweep = tmp_path / "ensemnn_j"
+    for seed, top in [(0, 80.0), (1, 84.0)]:
+        work = sweep / "runs/default" / f"seed{seed}"
+        work.mkdir(parents=True)
+        (work / "final_test_metrics.json").write_text(f'{{"top1": {top}}}')
+    (sweep / "runs/default/seed2").mkdir()
+    (sweep / "logs").mkdir()
+    (sweep / "logs/default_seed2.log").write_text(
+        _line("2026/12/06 09:18:10", "Epoch(train)  [1][19/19]  loss: 3.0")
+        + _line("2026/12/06 09:18:30", "Epoch(train)  [2][19/19]  loss: 2.0"))
+    row = table.row("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py",
+                    [], tmp_path)
+    assert row["seeds"] == [0, 1] and row["unfinished"] == [dict(seed=2, epochs_done=2)]
+    assert row["test_top1"]["mean"] == 82.0 and row["test_top1"]["std"] == pytest.approx(8 ** 0.5)
+    assert row["seconds_per_epoch"] == 20.0 and row["max_epochs"] == 40
+    assert row["params"] > 0 and row["test_clips"] == 10
+    md = table.markdown([row, dict(table.row("missing", "X", row["config"], [], tmp_path))],
+                        "note", "cmd")
+    assert "82.0 ± 2.8 (n = 2) | 0,1; stopped: seed 2 at epoch 2 |" in md
+    assert "not run this session | none |" in md
+    (sweep / "runs/default/seed0/final_test_metrics.json").unlink()
+    (sweep / "runs/default/seed1/final_test_metrics.json").unlink()
+    stopped = table.markdown([table.row("ensemnn_j", "E", row["config"], [], tmp_path)], "", "")
+    assert "no seed finished | none; stopped: seed 0 at epoch 0, seed 1 at epoch 0, seed 2" \
+        in stopped
+
+
+def test_one_seed_shows_no_spread(table, tmp_path):
+    work = tmp_path / "one/runs/default/seed0"
+    work.mkdir(parents=True)
+    (work / "final_test_metrics.json").write_text('{"top1": 60.0}')
+    row = table.row("one", "B", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], tmp_path)
+    md = table.markdown([row], "", "")
+    assert "| 60.0 (n = 1) | 0 |" in md and "± 0.0" not in md
