@@ -101,8 +101,9 @@ def markdown(summary: dict, convergence: dict, command: str) -> str:
              "Data: `uv run tools/wsi/make_demo_data.py /tmp/wsi_cohorts/organs --tasks glands "
              "nuclei strands --num-slides 64 --test-fraction 0.375 --val-fraction 0.125`; "
              "runs: `ZOO_WSI_TASKS_DATA=/tmp/wsi_cohorts/organs uv run tools/sweep.py "
-             "configs/wsi/continual/<config>.py --seeds 0 1 2 --jobs 3 --out SWEEPS/<config>` "
-             "(seeds as listed; the others did not finish on the shared CPU); single-task "
+             "configs/wsi/continual/<config>.py --seeds 0 1 2 --jobs N --out SWEEPS/<config>` "
+             "(`--reuse` to add seeds to a sweep; each sweep's command and code state are in "
+             "its sweep.json); single-task "
              "check: `ZOO_WSI_EVAL_SPLIT=val ZOO_WSI_TASKS=t1 uv run tools/train.py "
              "configs/wsi/continual/comel_bppl_finetune.py`.", "",
              f"Table made by: `{command}`", "",
