@@ -4,7 +4,6 @@ classifier whose Grad-CAM++ maps are HealthiVert-GAN's heat-map input (Zhang et 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,7 +12,7 @@ from mmengine.dataset import BaseDataset
 from zoo.registry import DATASETS
 
 from .spine_io import SpineVolume, load_spine_volume, vertebra_crop
-from .spine_phantom import generate_phantom_set
+from .spine_phantom import phantom_cases
 from .spine_straighten import ensure_straightened
 
 
@@ -73,13 +72,8 @@ class VertebraFractureDataset(BaseDataset):
         super().__init__(data_root=data_root, pipeline=[], **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        root = Path(self.data_root)
-        if self.num_cases:
-            generate_phantom_set(root, self.num_cases, self.seed, fractured=True, progress=True,
-                                 curved=self.curved)
-        cases = sorted(p for p in root.glob("case_*") if (p / "meta.json").is_file())
-        if not cases:
-            raise FileNotFoundError(f"{root}: no case_* folders with meta.json")
+        cases = phantom_cases(self.data_root, self.num_cases, self.seed, fractured=True,
+                              curved=self.curved)
         samples = []
         for case_id, case in enumerate(cases):
             meta = json.loads((case / "meta.json").read_text())

@@ -14,8 +14,6 @@ curved spine (cached in ``<case>/straightened/``).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
@@ -23,7 +21,7 @@ from mmengine.dataset import BaseDataset
 from zoo.registry import DATASETS
 
 from .spine_io import SpineDataError, load_spine_volume, vertebra_crop
-from .spine_phantom import SECTIONS, generate_phantom_set
+from .spine_phantom import SECTIONS, phantom_cases
 from .spine_straighten import ensure_straightened
 
 
@@ -108,13 +106,8 @@ class HealthiVertPhantomDataset(BaseDataset):
     def load_data_list(self) -> list[dict]:
         import json
 
-        root = Path(self.data_root)
-        if self.num_cases:
-            generate_phantom_set(root, self.num_cases, self.seed, self.fractured, progress=True,
-                                 curved=self.curved)
-        cases = sorted(p for p in root.glob("case_*") if (p / "meta.json").is_file())
-        if not cases:
-            raise FileNotFoundError(f"{root}: no case_* folders with meta.json")
+        cases = phantom_cases(self.data_root, self.num_cases, self.seed, self.fractured,
+                              curved=self.curved)
         samples = []
         for case_id, case in enumerate(cases):
             meta = json.loads((case / "meta.json").read_text())

@@ -457,3 +457,18 @@ def generate_phantom_set(root: str | os.PathLike, n_cases: int, seed: int = 0,
                                  " phantoms were requested; use another folder or delete it")
         cases.append(case)
     return cases
+
+
+def phantom_cases(root: str | os.PathLike, n_cases: int = 0, seed: int = 0,
+                  fractured: bool = True, curved: bool | None = None) -> list[Path]:
+    """The complete case folders under ``root``, sorted; with ``n_cases`` the set is made (or
+    completed) first by :func:`generate_phantom_set`. No case is an error naming ``root``."""
+    root = Path(root)
+    if n_cases:
+        generate_phantom_set(root, n_cases, seed, fractured=fractured, progress=True,
+                             curved=curved)
+    cases = sorted(p for p in root.glob("case_*") if (p / "meta.json").is_file())
+    if not cases:
+        raise FileNotFoundError(f"{root}: no case_* folders with meta.json")
+    return cases
+

@@ -176,3 +176,11 @@ def test_dataset_straightens_curved_phantoms(tmp_path):
     # one root holds one kind of phantom
     with pytest.raises(ValueError, match=r"case_0000: existing phantom is curved"):
         generate_phantom_set(root, 1, seed=8, fractured=False)
+
+
+def test_a_folder_without_phantoms_is_an_error_naming_it(tmp_path):
+    from zoo.datasets.medical.spine_phantom import phantom_cases
+
+    (tmp_path / "case_0000").mkdir()  # incomplete: no meta.json
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        phantom_cases(tmp_path)
