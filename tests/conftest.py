@@ -22,3 +22,21 @@ def msr_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def reference_dir(shared_dir: Path) -> Path:
     return require_shared(shared_dir / "reference", "the official reference outputs")
+
+
+@pytest.fixture(autouse=True)
+def _forget_run_loggers():
+    """mmengine names a run's logger ``<config>_<timestamp>`` and hands back an existing
+    logger of that name: two in-process runs started within one second (tests calling
+    tools/train.py's main) would share the first run's log file. Drop the loggers a test
+    created, with their file handlers, when it ends."""
+    from mmengine.logging import MMLogger
+
+    before = set(MMLogger._instance_dict)
+    yield
+    for name in set(MMLogger._instance_dict) - before:
+        logger = MMLogger._instance_dict.pop(name)
+        for handler in list(logger.handlers):
+            if hasattr(handler, "baseFilename"):  # file handlers only; the console stays
+                handler.close()
+                logger.removeHandler(handler)
