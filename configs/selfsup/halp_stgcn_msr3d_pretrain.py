@@ -3,13 +3,14 @@
 # hiclr_stgcn_msr3d_pretrain.py, so the two differ only in the objective. Evaluate as the
 # HiCLR encoder (stgcn_msr3d_linear.py / _finetune.py / _semi10.py with load_from, and
 # tools/ssl_knn.py). model.hallucinate=False is the plain MoCo baseline (SkeletonMoCo).
-_base_ = ["../_base_/default_runtime.py"]
+# The data loader, optimiser and schedule come from the HiCLR config.
+_base_ = ["hiclr_stgcn_msr3d_pretrain.py"]
 
 layout = "kinect20"
 clip_len = 32
-data_root = "../shared/data/msr_action3d"
 
 model = dict(
+    _delete_=True,
     type="HaLP",
     backbone=dict(type="STGCN", graph_cfg=dict(layout=layout, mode="stgcn_spatial"),
                   base_channels=16, num_stages=6, inflate_stages=(3, 5), down_stages=(3, 5)),
@@ -50,16 +51,4 @@ train_pipeline = [
     dict(type="MultiViewSkeleton", views=[basic_view, basic_view]),
     dict(type="PackSkeletonInputs"),
 ]
-train_dataloader = dict(
-    batch_size=16, num_workers=0, drop_last=True,
-    sampler=dict(type="DefaultSampler", shuffle=True),
-    dataset=dict(type="MSRAction3D", data_root=data_root, split="train",
-                 pipeline=train_pipeline),
-)
-
-max_epochs = 100
-train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs)
-optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9, weight_decay=1e-4))
-param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[80], gamma=0.1)]
-default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=max_epochs,
-                                     max_keep_ckpts=1))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
