@@ -1,5 +1,7 @@
 """Mammoth's ResNet-18 and the Mammoth-style sequential protocol on split digits
 (configs/continual/seq_digits_mammoth/)."""
+import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,36 @@ def test_each_protocol_config_builds_with_mammoths_settings(name):
         assert (strategy.alpha, strategy.beta) == (0.3, 0.0)
     if name == "derpp":
         assert (strategy.alpha, strategy.beta) == (0.1, 0.5)
+
+
+def _table_module():
+    path = CONFIGS.parents[2] / "benchmarks" / "continual_mammoth_protocol.py"
+    spec = importlib.util.spec_from_file_location("mammoth_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _results(seed, acc, task_aware, done):
+    classes = [[2 * t, 2 * t + 1] for t in range(5)]
+    return dict(seed=seed, scenario=dict(task_classes=classes),
+                accuracy_matrix=[[acc] * 5] * 5,
+                metrics=dict(average_accuracy=acc, forgetting=1.0),
+                task_aware_metrics=dict(average_accuracy=task_aware),
+                task_train_seconds=[10.0] * done)
+
+
+def test_table_takes_finished_runs_only_and_keeps_the_published_column_apart(tmp_path):
+    table = _table_module()
+    for seed, acc, done in ((0, 90.0, 5), (1, 94.0, 5), (2, 10.0, 2)):  # seed 2 unfinished
+        run = tmp_path / "er" / "runs" / "default" / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "continual_results.json").write_text(
+            json.dumps(_results(seed, acc, 99.0, done)))
+    table.main([str(tmp_path), "--out", str(tmp_path / "out")])
+    md = (tmp_path / "out.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| ER |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "2 (0, 1)" and cells[2] == "92.0 ± 2.8"  # std ddof 1 of 90, 94
+    assert cells[6:8] == ["44.79", "91.19"]  # quoted DER-paper S-CIFAR-10 values, buffer 200
+    assert "different data set (CIFAR-10" in md
