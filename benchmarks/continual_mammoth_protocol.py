@@ -131,6 +131,12 @@ def markdown(rows: dict, command: str) -> str:
             f"{published_cell(name, 500, 1)} |")
     lines += ["", f"Published column source: {PUBLISHED_SOURCE} (quoted, not re-run here; "
               "Joint and SGD have no buffer, the same number in both buffer columns).", "",
+              "Runs: `OMP_NUM_THREADS=1 nice -n 10 uv run tools/sweep.py "
+              "configs/continual/seq_digits_mammoth/METHOD.py --seeds 0 1 2 --jobs 1 --out "
+              "ROOT/METHOD`, one run at a time, one thread, on a 2-core CPU shared with other "
+              "jobs (train s / run: the sum of the tasks' training times, load-dependent). A "
+              "method with fewer than 3 seeds was stopped before its other seeds finished; "
+              "methods with no row were not run.", "",
               f"Table command: `{command}`"]
     return "\n".join(lines) + "\n"
 
