@@ -67,7 +67,7 @@ GRIDS: dict[str, list[dict]] = {
 
 
 def choose(trials: list[dict], forget_tol: float) -> dict:
-    """The rule of the module docstring; returns the winning trial with ``forgets`` set."""
+    """``RULE`` applied to one method's trials; returns the winning trial with ``forgets`` set."""
     forgetting = [t for t in trials if t["forget_acc"] <= forget_tol]
     if forgetting:
         best = max(forgetting, key=lambda t: (t["val_acc_kept"], t["retain_acc"], -t["seconds"]))
