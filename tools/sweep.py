@@ -37,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="config keys and their values; every combination is run")
     parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=V",
                         help="overrides applied to every run")
+    parser.add_argument("--amp", action="store_true",
+                        help="bf16 mixed precision in every run (tools/train.py --amp)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     parser.add_argument("--out", default="work_dirs/sweep", help="output folder")
     parser.add_argument("--reuse", action="store_true",
@@ -60,7 +62,7 @@ def main(argv=None) -> dict:
     payload = run_sweep(args.config, args.seeds, args.grid, args.jobs, args.out,
                         args.cfg_options, str(Path(__file__).with_name("train.py")),
                         args.reuse, args.title, args.metrics, args.select, args.select_rule,
-                        args.final_cfg_options)
+                        args.final_cfg_options, amp=args.amp)
     print((Path(args.out) / "sweep.md").read_text())
     runs = list(payload["runs"])
     if payload.get("final"):

@@ -328,13 +328,14 @@ def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = ()
               reuse: bool = False, title: str | None = None,
               metrics: Sequence[str] | None = None, select: str | None = None,
               select_rule: str = "greater",
-              final_cfg_options: Sequence[str] | None = None) -> dict:
+              final_cfg_options: Sequence[str] | None = None, amp: bool = False) -> dict:
     """Run the sweep and write ``out/sweep.json`` and ``out/sweep.md``; returns the JSON
     payload. ``reuse`` keeps runs whose work dir already holds results; otherwise a work dir
     that exists and is not empty is an error (before anything runs). ``select`` (a ``val/``
     metric) names the best grid point in the payload's ``selected``; ``final_cfg_options``
     then re-runs that point over the same seeds with these options added, in ``out/final``
-    (its table is the payload's ``final``)."""
+    (its table is the payload's ``final``). ``amp`` trains and evaluates every run in bf16
+    (``tools/train.py --amp``)."""
     if not Path(config).is_file():
         raise FileNotFoundError(f"config file {config} does not exist")
     if jobs < 1:
@@ -350,6 +351,9 @@ def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = ()
     out = Path(out)
     train_script = train_script or str(Path(__file__).resolve().parents[1] / "tools/train.py")
     runs = plan_runs(config, seeds, parse_grid(grid), out, cfg_options)
+    if amp:
+        for run in runs:
+            run["args"].insert(run["args"].index("--cfg-options"), "--amp")
     if not reuse:
         busy = [r["work_dir"] for r in runs
                 if Path(r["work_dir"]).is_dir() and any(Path(r["work_dir"]).iterdir())]
@@ -366,6 +370,7 @@ def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = ()
                         *(["--select", select, "--select-rule", select_rule] if select else []),
                         *(["--final-cfg-options", *final_cfg_options]
                           if final_cfg_options is not None else []),
+                        *(["--amp"] if amp else []),
                         "--jobs", str(jobs), "--out", str(out)])
     rows = aggregate(done)
     records = [{k: r[k] for k in ("point_name", "point", "seed", "work_dir", "log", "status",
@@ -381,7 +386,8 @@ def run_sweep(config: str, seeds: Sequence[int] = (0,), grid: Sequence[str] = ()
         options = [*cfg_options, *[f"{k}={v}" for k, v in chosen["options"].items()],
                    *final_cfg_options]
         final = run_sweep(config, seeds, (), jobs, out / "final", options, train_script, reuse,
-                          f"{title or config}: final run of {chosen['point']}", metrics)
+                          f"{title or config}: final run of {chosen['point']}", metrics,
+                          amp=amp)
     payload = dict(config=config, command=command, seeds=list(seeds), grid=list(grid),
                    cfg_options=list(cfg_options), rows=rows,
                    selected=None if selected is None else dict(

@@ -24,6 +24,7 @@ FAKE_TRAIN = textwrap.dedent('''
             raise SystemExit(3)
         seed, lam = int(opts["randomness.seed"]), float(opts.get("lam", 0))
         work_dir.mkdir(parents=True, exist_ok=True)
+        (work_dir / "argv.json").write_text(json.dumps(argv))
         if opts.get("kind") == "plain":  # a non-continual config: test metrics returned
             return {"acc/top1": 50.0 + seed, "label": "x"}
         if opts.get("kind") in ("val", "final"):  # mmengine's scalars: train and val records
@@ -226,6 +227,26 @@ def test_select_on_validation_then_one_final_run(fake, tmp_path):
                           cfg_options=["kind=val"], train_script=script, select="val/top1",
                           select_rule="less")
     assert low["selected"]["point"] == "lam-1"
+
+
+def test_amp_reaches_every_run_and_the_final_runs(fake, tmp_path):
+    """--amp is passed to tools/train.py in the grid's runs and in the final re-runs (and
+    only with --amp: the default sweep trains in fp32)."""
+    script, config = fake
+    payload = sweep.run_sweep(config, seeds=[0], grid=["lam=1,5"], out=tmp_path / "a",
+                              cfg_options=["kind=val"], train_script=script, amp=True,
+                              select="val/top1", final_cfg_options=["kind=final"])
+    work_dirs = [Path(r["work_dir"]) for r in payload["runs"]]
+    final = json.loads((tmp_path / "a" / "final" / "sweep.json").read_text())
+    work_dirs += [Path(r["work_dir"]) for r in final["runs"]]
+    assert len(work_dirs) == 3
+    for work_dir in work_dirs:
+        argv = json.loads((work_dir / "argv.json").read_text())
+        assert "--amp" in argv[:argv.index("--cfg-options")], work_dir
+    assert "--amp" in payload["command"]
+    plain = sweep.run_sweep(config, seeds=[0], out=tmp_path / "b", train_script=script)
+    argv = json.loads((Path(plain["runs"][0]["work_dir"]) / "argv.json").read_text())
+    assert "--amp" not in argv
 
 
 def test_selection_on_test_metrics_is_refused_before_any_run(fake, tmp_path):
