@@ -30,28 +30,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mmengine.config import Config  # noqa: E402
-
 from zoo.analysis.complexity import config_complexity  # noqa: E402
 from zoo.fileio import atomic_write_text  # noqa: E402
-from zoo.sweep import read_run_metrics  # noqa: E402
+from zoo.sweep import load_config, read_run_metrics  # noqa: E402
 
-# key (sweep folder under --runs-dir), backbone, config, overrides of the final protocol
+# key (sweep folder under --runs-dir), backbone, config, overrides of the final protocol (the
+# sweep's own sweep.json, when present, says which were used), the validation sweep that chose
+# the recipe's free value (None: nothing chosen on validation)
+FINAL = "train_dataloader.dataset.values=[1,3,5,7,9]"
 ROWS = [
-    ("stgcn_j", "ST-GCN", "configs/skeleton/stgcn_msr3d_xsub.py",
-     ["train_cfg.val_interval=80"]),
+    ("stgcn_j", "ST-GCN (recipe)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
+     [FINAL, "train_cfg.val_interval=80"], "stgcn_val"),
+    ("stgcn_j_amp", "ST-GCN (recipe, `--amp` bf16)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
+     [FINAL, "train_cfg.val_interval=80"], "stgcn_val"),
+    ("stgcn_pyskl_j", "PYSKL ST-GCN (recipe)",
+     "configs/skeleton/recipes/stgcn_pyskl_msr3d_xsub.py", [FINAL, "train_cfg.val_interval=80"],
+     "stgcn_val"),
+    ("stgcnpp_j", "STGCN++ (recipe)", "configs/skeleton/recipes/stgcnpp_msr3d_xsub.py",
+     [FINAL, "train_cfg.val_interval=80"], "stgcn_val"),
     ("ctrgcn_j", "CTR-GCN (recipe)", "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py",
-     ["train_dataloader.dataset.values=[1,3,5,7,9]", "train_cfg.val_interval=65"]),
-    ("ctrgcn_old_j", "CTR-GCN (width 16, 25 epochs)", "configs/skeleton/ctrgcn_msr3d_xsub.py",
-     []),
+     [FINAL, "train_cfg.val_interval=65"], "ctrgcn_val"),
     ("skateformer_j", "SkateFormer (recipe)",
-     "configs/skeleton/recipes/skateformer_msr3d_xsub.py",
-     ["train_dataloader.dataset.values=[1,3,5,7,9]"]),
-    ("skateformer_old_j", "SkateFormer (half width, 30 epochs)",
-     "configs/skeleton/skateformer_msr3d_xsub.py", []),
-    ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", []),
+     "configs/skeleton/recipes/skateformer_msr3d_xsub.py", [FINAL], "skate_val"),
+    ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], None),
 ]
-NO_CONFIG = ["PYSKL ST-GCN", "STGCN++"]  # NTU configs only: no MSR Action3D config yet
 _EPOCH_END = re.compile(r"^(\S+ \S+) - mmengine - INFO - Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\]")
 _VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")
 
@@ -73,10 +75,30 @@ def epoch_seconds(log: Path) -> list[float]:
             if e - 1 in ends and e - 1 not in val_epochs]
 
 
-def row(key: str, name: str, config: str, options: list[str], runs_dir: Path) -> dict:
-    cfg = Config.fromfile(str(ROOT / config))
-    cx = config_complexity(cfg)
+def validation_choice(sweep: Path) -> dict | None:
+    """What a ``--select`` sweep on the validation subject compared and chose: each grid
+    point's mean validation top-1 (last evaluation) and best, and the selected options."""
+    path = sweep / "sweep.json"
+    if not path.is_file():
+        return None
+    payload = json.loads(path.read_text())
+    points = [dict(options=r["options"], seeds=r["seeds"],
+                   last=r["metrics"].get("val/top1", {}).get("mean"),
+                   best=r["metrics"].get("val/best_top1", {}).get("mean"))
+              for r in payload["rows"]]
+    chosen = payload.get("selected")
+    return dict(command=payload["command"], points=points,
+                selected=None if chosen is None else chosen["options"],
+                key=None if chosen is None else chosen["key"])
+
+
+def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
+        val_key: str | None = None) -> dict:
     sweep = runs_dir / key
+    if (sweep / "sweep.json").is_file():  # the overrides the runs really had
+        options = json.loads((sweep / "sweep.json").read_text())["cfg_options"]
+    cfg = load_config(ROOT / config, options)
+    cx = config_complexity(cfg)
     seeds, tops, gaps, partial = [], [], [], []
     for work_dir in sorted((sweep / "runs" / "default").glob("seed*")):
         seed = int(work_dir.name[4:])
@@ -101,7 +123,8 @@ def row(key: str, name: str, config: str, options: list[str], runs_dir: Path) ->
                 max_epochs=cfg.train_cfg.max_epochs,
                 test_clips=_test_clips(cfg),
                 seconds_per_epoch=statistics.median(gaps) if gaps else None,
-                epochs_timed=len(gaps), seeds=seeds, test_top1=test, unfinished=partial)
+                epochs_timed=len(gaps), seeds=seeds, test_top1=test, unfinished=partial,
+                validation=validation_choice(runs_dir / val_key) if val_key else None)
 
 
 def _test_clips(cfg) -> int | None:
@@ -121,13 +144,9 @@ def markdown(rows: list[dict], note: str, command: str) -> str:
              "shared 2-core CPU (see the note: not an idle-machine speed).", "",
              f"Table: `{command}`", "",
              "| backbone | config | params | GFLOPs / clip (input) | test clips | epochs | "
-             "s / epoch | test top-1 | seeds |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             "s / epoch | chosen on subject 9 | test top-1 | seeds |",
+             "|---|---|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in rows:
-        if r.get("no_config"):
-            lines.append(f"| {r['backbone']} | no MSR Action3D config | – | – | – | – | – | "
-                         "not run | – |")
-            continue
         t = r["test_top1"]
         if t:
             spread = f" ± {t['std']:.1f}" if t["n"] > 1 else ""  # no spread from one seed
@@ -145,8 +164,47 @@ def markdown(rows: list[dict], note: str, command: str) -> str:
         lines.append(
             f"| {r['backbone']} | `{r['config']}`{opts} | {r['params']:,} | "
             f"{r['gflops_per_clip']:.3f} ({'x'.join(map(str, r['input']))}) | "
-            f"{r['test_clips']} | {r['max_epochs']} | {spe} | {top} | {seeds} |")
+            f"{r['test_clips']} | {r['max_epochs']} | {spe} | {_chosen(r['validation'])} | "
+            f"{top} | {seeds} |")
+    lines += _validation_section(rows)
     return "\n".join(lines) + "\n\n" + note.strip() + "\n"
+
+
+def _options(options: dict) -> str:
+    return ", ".join(f"{k.rsplit('.', 1)[-1]} {v}" for k, v in options.items()) or "default"
+
+
+def _chosen(validation: dict | None) -> str:
+    if validation is None:
+        return "nothing tuned"
+    if validation["selected"] is None:
+        return "not selected yet"
+    return _options(validation["selected"])
+
+
+def _validation_section(rows: list[dict]) -> list[str]:
+    """One line per validation sweep: every grid point's subject-9 top-1 (last evaluation,
+    which chose, and best) and the command."""
+    seen, lines = set(), []
+    for r in rows:
+        v = r.get("validation")
+        if not v or v["command"] in seen:
+            continue
+        seen.add(v["command"])
+        points = "; ".join(
+            f"{_options(p['options'])}: last {_num(p['last'])}, best {_num(p['best'])} "
+            f"(seeds {','.join(map(str, p['seeds']))})" for p in v["points"])
+        lines.append(f"- {r['backbone'].split(' (')[0]}: {points}. `uv run {v['command']}`")
+    if lines:
+        lines = ["", "## Choices made on the validation subject (9; trained on 1, 3, 5, 7)",
+                 "", "Validation top-1 per grid point, mean over the seeds run; the point "
+                 "with the best last evaluation (`--select val/top1`) is the recipe's value. One "
+                 "validation sequence is 1.8 points.", "", *lines]
+    return lines
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def main(argv=None) -> None:
@@ -159,8 +217,7 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(1)
     runs_dir = Path(args.runs_dir)
-    rows = [row(k, n, c, o, runs_dir) for k, n, c, o in ROWS]
-    rows += [dict(backbone=n, no_config=True) for n in NO_CONFIG]
+    rows = [row(k, n, c, o, runs_dir, v) for k, n, c, o, v in ROWS]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     command = "uv run benchmarks/skeleton_msr3d.py --runs-dir " + str(args.runs_dir)

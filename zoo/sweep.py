@@ -228,18 +228,25 @@ def select_point(rows: list[dict], key: str, rule: str = "greater") -> dict:
     return max(ranked, key=lambda r: sign * r["metrics"][key]["mean"])
 
 
-def check_val_is_not_test(config: str, cfg_options: Sequence[str] = ()) -> None:
-    """Refuse to tune on a config whose validation loader reads the test data set (then
-    ``val/`` metrics are test metrics)."""
+def load_config(config: str | Path, cfg_options: Sequence[str] = ()):
+    """The config as a run of the sweep sees it: the file with its ``KEY=V`` overrides merged
+    (parsed as ``tools/train.py --cfg-options`` parses them)."""
     import argparse
 
     from mmengine.config import Config, DictAction
 
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(str(config))
     if cfg_options:
         parser = argparse.ArgumentParser()
         parser.add_argument("--o", nargs="+", action=DictAction)
         cfg.merge_from_dict(parser.parse_args(["--o", *cfg_options]).o)
+    return cfg
+
+
+def check_val_is_not_test(config: str, cfg_options: Sequence[str] = ()) -> None:
+    """Refuse to tune on a config whose validation loader reads the test data set (then
+    ``val/`` metrics are test metrics)."""
+    cfg = load_config(config, cfg_options)
     val, test = cfg.get("val_dataloader"), cfg.get("test_dataloader")
     if val is not None and test is not None and val.get("dataset") == test.get("dataset"):
         raise ValueError(f"{config}: val_dataloader reads the same data set as "

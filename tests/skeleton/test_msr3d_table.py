@@ -52,7 +52,7 @@ def test_a_row_counts_finished_seeds_and_names_stopped_ones(table, tmp_path):
     assert row["params"] > 0 and row["test_clips"] == 10
     md = table.markdown([row, dict(table.row("missing", "X", row["config"], [], tmp_path))],
                         "note", "cmd")
-    assert "82.0 ± 2.8 (n = 2) | 0,1; stopped: seed 2 at epoch 2 |" in md
+    assert "| nothing tuned | 82.0 ± 2.8 (n = 2) | 0,1; stopped: seed 2 at epoch 2 |" in md
     assert "not run this session | none |" in md
     (sweep / "runs/default/seed0/final_test_metrics.json").unlink()
     (sweep / "runs/default/seed1/final_test_metrics.json").unlink()
@@ -68,3 +68,33 @@ def test_one_seed_shows_no_spread(table, tmp_path):
     row = table.row("one", "B", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], tmp_path)
     md = table.markdown([row], "", "")
     assert "| 60.0 (n = 1) | 0 |" in md and "± 0.0" not in md
+
+
+def test_a_row_shows_the_validation_choice_and_the_runs_own_overrides(table, tmp_path):
+    """The row's config options come from its sweep.json (the chosen learning rate), and the
+    validation sweep's points and choice are listed."""
+    import json
+
+    final = tmp_path / "stgcn_j"
+    work = final / "runs/default/seed0"
+    work.mkdir(parents=True)
+    (work / "final_test_metrics.json").write_text('{"top1": 70.0}')
+    options = ["optim_wrapper.optimizer.lr=0.1", table.FINAL]
+    (final / "sweep.json").write_text(json.dumps(dict(cfg_options=options)))
+    val = tmp_path / "stgcn_val"
+    val.mkdir()
+    lr = "optim_wrapper.optimizer.lr"
+    (val / "sweep.json").write_text(json.dumps(dict(
+        command="tools/sweep.py X --select val/top1",
+        rows=[dict(options={lr: 0.05}, seeds=[0],
+                   metrics={"val/top1": dict(mean=60.0), "val/best_top1": dict(mean=62.0)}),
+              dict(options={lr: 0.1}, seeds=[0],
+                   metrics={"val/top1": dict(mean=65.0), "val/best_top1": dict(mean=65.0)})],
+        selected=dict(options={lr: 0.1}, key="val/top1"))))
+    row = table.row("stgcn_j", "ST-GCN (recipe)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
+                    [], tmp_path, "stgcn_val")
+    assert row["cfg_options"] == options and row["validation"]["selected"] == {lr: 0.1}
+    md = table.markdown([row], "", "")
+    assert "| lr 0.1 | 70.0 (n = 1) | 0 |" in md
+    assert "- ST-GCN: lr 0.05: last 60.0, best 62.0 (seeds 0); lr 0.1: last 65.0" in md
+    assert "`uv run tools/sweep.py X --select val/top1`" in md
