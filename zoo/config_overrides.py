@@ -10,6 +10,7 @@ override with an error that names the keys to set instead.
 """
 from __future__ import annotations
 
+import copy
 import os
 import os.path as osp
 from typing import Any
@@ -23,6 +24,7 @@ KNOBS: dict[str, frozenset[str] | None] = {
     "layout": frozenset({"layout"}),
     "clip_len": frozenset({"clip_len", "num_frames"}),
     "num_classes": frozenset({"num_classes"}),
+    "stream": frozenset({"feats"}),  # skeleton input stream: ['j'], ['b'], ['jm'], ['bm']
 }
 
 
@@ -46,7 +48,7 @@ def _replace(old: Any, new: Any, knob: str, key: str | None, value: Any) -> tupl
     if type(value) is not type(old) or isinstance(value, bool):
         return False, value
     if value == old:
-        return True, new
+        return True, copy.deepcopy(new)
     if knob == "data_root" and isinstance(value, str) and isinstance(new, str) and old \
             and value.startswith(old.rstrip("/") + "/"):
         return True, new.rstrip("/") + value[len(old.rstrip("/")):]
@@ -63,7 +65,11 @@ def _walk(node: Any, path: str, visit, seen: set[int]) -> Any:
         for key in list(node):
             child = f"{path}.{key}" if path else str(key)
             value = node[key]
-            if isinstance(value, (dict, list, tuple)):
+            if isinstance(value, (list, tuple)):
+                # a list-valued knob (stream=['b']) matches the whole list under its key
+                whole = visit(child, str(key), value)
+                node[key] = whole if whole is not value else _walk(value, child, visit, seen)
+            elif isinstance(value, dict):
                 node[key] = _walk(value, child, visit, seen)
             else:
                 node[key] = visit(child, str(key), value)

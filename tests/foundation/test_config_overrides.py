@@ -65,6 +65,20 @@ def test_clip_len_and_layout_reach_pipelines_and_model(tmp_path):
     assert layouts == {"ntu25"}
 
 
+def test_stream_reaches_every_pipeline_of_a_recipe(tmp_path):
+    """``stream=[b]`` turns a joint-stream recipe (its validation twin included) into the bone
+    stream, as the hand-written configs/skeleton/stgcn_msr3d_xsub_b.py does."""
+    recipe = str(REPO / "configs/skeleton/recipes/stgcn_msr3d_xsub.py")
+    cfg = load_config(recipe, {"stream": ["b"]}, str(tmp_path / "wd"))
+    feats = [step["feats"] for which in ("train_dataloader", "val_dataloader", "test_dataloader")
+             for step in cfg[which]["dataset"]["pipeline"] if step["type"] == "GenSkeFeat"]
+    assert feats == [["b"], ["b"], ["b"]]
+    hand = load_config(MSR_B, None, str(tmp_path / "wd2"))
+    knob = load_config(MSR, {"stream": ["b"]}, str(tmp_path / "wd3"))
+    assert knob.train_dataloader.dataset.pipeline == hand.train_dataloader.dataset.pipeline
+    assert knob.test_dataloader.dataset.pipeline == hand.test_dataloader.dataset.pipeline
+
+
 def test_wsi_data_root_reaches_paths_built_from_it(tmp_path):
     cfg = load_config(str(REPO / "configs/wsi/abmil_synthetic.py"), {"data_root": "/d/wsi"},
                       str(tmp_path / "wd"))
