@@ -13,7 +13,7 @@ _base_ = ["./stgcn_msr3d_xsub.py"]
 model = dict(
     type="SkeletonRecognizer",
     backbone=dict(_delete_=True, type="PysklSTGCN",
-                  graph_cfg=dict(layout="kinect20", mode="stgcn_spatial"), base_channels=32,
+                  graph_cfg=dict(layout=_base_.layout, mode="stgcn_spatial"), base_channels=32,
                   num_person=1),
-    cls_head=dict(type="GCNHead", in_channels=128, num_classes=20, dropout=0.3),
+    cls_head=dict(type="GCNHead", in_channels=128, num_classes=_base_.num_classes, dropout=0.3),
 )
