@@ -3,8 +3,8 @@
 # joint stream (issue 22), tuning protocol of ./stgcn_msr3d_xsub.py (train subjects 1, 3, 5, 7;
 # validate on subject 9). PYSKL's recipe (configs/stgcn++/stgcn++_ntu60_xsub_3dkp/j.py): SGD
 # + Nesterov, weight decay 5e-4, cosine annealing over 80 epochs. Adapted as
-# ./stgcn_pyskl_msr3d_xsub.py: width 32, one person, head dropout 0.3, 5 warm-up epochs and the learning rate chosen for
-# ./stgcn_msr3d_xsub.py (not selected again for this variant).
+# ./stgcn_pyskl_msr3d_xsub.py: width 32, one person, head dropout 0.3, 5 warm-up epochs and
+# the learning rate chosen for ./stgcn_msr3d_xsub.py (not selected again for this variant).
 # Final run (report the test split once):
 #   --cfg-options "train_dataloader.dataset.values=[1,3,5,7,9]"
 _base_ = ["./stgcn_msr3d_xsub.py"]
