@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -124,7 +125,8 @@ def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
                 test_clips=_test_clips(cfg),
                 seconds_per_epoch=statistics.median(gaps) if gaps else None,
                 epochs_timed=len(gaps), seeds=seeds, test_top1=test, unfinished=partial,
-                validation=validation_choice(runs_dir / val_key) if val_key else None)
+                validation=validation_choice(runs_dir / val_key) if val_key else None,
+                validation_key=val_key)
 
 
 def _test_clips(cfg) -> int | None:
@@ -207,6 +209,54 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def train_loss_by_epoch(work_dir: Path) -> dict[int, float]:
+    """Mean logged training loss per epoch of one run (mmengine's scalars.json)."""
+    losses: dict[int, list[float]] = {}
+    for scalars in sorted(work_dir.glob("*/vis_data/scalars.json")):
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line) if line.strip() else {}
+            if "loss" in record and "epoch" in record:
+                losses.setdefault(int(record["epoch"]), []).append(float(record["loss"]))
+    return {e: statistics.mean(v) for e, v in sorted(losses.items())}
+
+
+def plot_validation_curves(rows: list[dict], runs_dir: Path, png: str) -> None:
+    """One panel per validation sweep: subject-9 top-1 (solid) and training loss (dashed) per
+    epoch of each grid point's runs, so under- and over-fitting show."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zoo.sweep import read_val_curve
+
+    sweeps = list(dict.fromkeys(r["validation_key"] for r in rows if r.get("validation")))
+    if not sweeps:
+        return
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(5 * len(sweeps), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], sweeps):
+        twin = ax.twinx()
+        name = next(r["backbone"].split(" (")[0] for r in rows if r.get("validation_key") == key)
+        for i, point in enumerate(sorted((runs_dir / key / "runs").glob("*"))):
+            for work_dir in sorted(point.glob("seed*")):
+                curve = read_val_curve(work_dir)
+                colour = f"C{i}"
+                ax.plot([c["step"] for c in curve], [c["top1"] for c in curve], "-o",
+                        color=colour, ms=3, label=f"{point.name} {work_dir.name}")
+                loss = train_loss_by_epoch(work_dir)
+                twin.plot(list(loss), list(loss.values()), "--", color=colour, lw=0.8)
+        ax.set_title(f"{name}: validation subject 9")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("val top-1 (%) (solid)")
+        twin.set_ylabel("train loss (dashed)")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    tmp = Path(png).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, png)  # a reader never sees a half-written file
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", default="work_dirs/msr", help="one sweep folder per row")
@@ -224,6 +274,7 @@ def main(argv=None) -> None:
     atomic_write_text(args.out + ".json", json.dumps(
         dict(command=command, table_commit=commit, rows=rows, note=args.note), indent=2))
     atomic_write_text(args.out + ".md", markdown(rows, args.note, command))
+    plot_validation_curves(rows, runs_dir, args.out + "_curves.png")
     print(Path(args.out + ".md").read_text())
 
 

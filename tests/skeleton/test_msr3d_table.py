@@ -98,3 +98,26 @@ def test_a_row_shows_the_validation_choice_and_the_runs_own_overrides(table, tmp
     assert "| lr 0.1 | 70.0 (n = 1) | 0 |" in md
     assert "- ST-GCN: lr 0.05: last 60.0, best 62.0 (seeds 0); lr 0.1: last 65.0" in md
     assert "`uv run tools/sweep.py X --select val/top1`" in md
+
+
+def test_curves_png_has_one_panel_per_validation_sweep(table, tmp_path):
+    """The curves PNG reads each validation run's scalars (val top-1 and training loss)."""
+    import json
+
+    from PIL import Image
+
+    run = tmp_path / "x_val/runs/lr-0.1/seed0/20261206_101010/vis_data"
+    run.mkdir(parents=True)
+    records = [dict(lr=0.1, loss=2.0 - e / 10, epoch=e, iter=10 * e, step=10 * e)
+               for e in range(1, 11)]
+    records += [dict(top1=10.0 * e, step=e) for e in (5, 10)]
+    (run / "scalars.json").write_text("\n".join(map(json.dumps, records)) + "\n")
+    losses = table.train_loss_by_epoch(run.parents[1])
+    assert losses[1] == pytest.approx(1.9) and losses[10] == pytest.approx(1.0)
+    rows = [dict(backbone="X (recipe)", validation=dict(points=[]), validation_key="x_val"),
+            dict(backbone="Y", validation=None, validation_key=None)]
+    png = tmp_path / "curves.png"
+    table.plot_validation_curves(rows, tmp_path, str(png))
+    width, height = Image.open(png).size
+    assert width > height > 100  # one panel
+    assert not list(tmp_path.glob("*.tmp.png"))
