@@ -26,14 +26,9 @@ train_pipeline = [
     dict(type="FormatGCNInput", num_person=2),
     dict(type="PackSkeletonInputs"),
 ]
-test_pipeline = [
-    dict(type="PreNormalize3D", layout=_base_.layout),
-    dict(type="GenSkeFeat", layout=_base_.layout, feats=["j"]),
-    dict(type="UniformSampleFrames", clip_len=clip_len, num_clips=10, test_mode=True),
-    dict(type="PoseDecode"),
-    dict(type="FormatGCNInput", num_person=2),
-    dict(type="PackSkeletonInputs"),
-]
+# the base's test pipeline with PYSKL's 10 clips of 100 frames
+test_pipeline = [dict(step, clip_len=clip_len, num_clips=10) if step.type == "UniformSampleFrames"
+                 else step for step in _base_.test_pipeline]
 train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
