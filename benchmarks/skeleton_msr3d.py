@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from zoo.analysis.complexity import config_complexity  # noqa: E402
 from zoo.fileio import atomic_write_text  # noqa: E402
-from zoo.sweep import load_config, read_run_metrics  # noqa: E402
+from zoo.sweep import config_with_options, read_run_metrics  # noqa: E402
 
 # key (sweep folder under --runs-dir), backbone, config, overrides of the final protocol (the
 # sweep's own sweep.json, when present, says which were used), the validation sweep that chose
@@ -98,7 +98,7 @@ def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
     sweep = runs_dir / key
     if (sweep / "sweep.json").is_file():  # the overrides the runs really had
         options = json.loads((sweep / "sweep.json").read_text())["cfg_options"]
-    cfg = load_config(ROOT / config, options)
+    cfg = config_with_options(ROOT / config, options)
     cx = config_complexity(cfg)
     seeds, tops, gaps, partial = [], [], [], []
     for work_dir in sorted((sweep / "runs" / "default").glob("seed*")):

@@ -228,7 +228,7 @@ def select_point(rows: list[dict], key: str, rule: str = "greater") -> dict:
     return max(ranked, key=lambda r: sign * r["metrics"][key]["mean"])
 
 
-def load_config(config: str | Path, cfg_options: Sequence[str] = ()):
+def config_with_options(config: str | Path, cfg_options: Sequence[str] = ()):
     """The config as a run of the sweep sees it: the file with its ``KEY=V`` overrides merged
     (parsed as ``tools/train.py --cfg-options`` parses them)."""
     import argparse
@@ -246,7 +246,7 @@ def load_config(config: str | Path, cfg_options: Sequence[str] = ()):
 def check_val_is_not_test(config: str, cfg_options: Sequence[str] = ()) -> None:
     """Refuse to tune on a config whose validation loader reads the test data set (then
     ``val/`` metrics are test metrics)."""
-    cfg = load_config(config, cfg_options)
+    cfg = config_with_options(config, cfg_options)
     val, test = cfg.get("val_dataloader"), cfg.get("test_dataloader")
     if val is not None and test is not None and val.get("dataset") == test.get("dataset"):
         raise ValueError(f"{config}: val_dataloader reads the same data set as "
