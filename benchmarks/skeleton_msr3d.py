@@ -41,19 +41,21 @@ from zoo.sweep import config_with_options, read_run_metrics  # noqa: E402
 FINAL = "train_dataloader.dataset.values=[1,3,5,7,9]"
 ROWS = [
     ("stgcn_j", "ST-GCN (recipe)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
-     [FINAL, "train_cfg.val_interval=80"], "stgcn_val"),
+     [FINAL, "train_cfg.val_interval=80"], ("stgcn_val",)),
     ("stgcn_j_amp", "ST-GCN (recipe, `--amp` bf16)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
-     [FINAL, "train_cfg.val_interval=80"], "stgcn_val"),
+     [FINAL, "train_cfg.val_interval=80"], ("stgcn_val",)),
     ("stgcn_pyskl_j", "PYSKL ST-GCN (recipe)",
      "configs/skeleton/recipes/stgcn_pyskl_msr3d_xsub.py", [FINAL, "train_cfg.val_interval=80"],
-     "stgcn_val"),
+     ("stgcn_val",)),
     ("stgcnpp_j", "STGCN++ (recipe)", "configs/skeleton/recipes/stgcnpp_msr3d_xsub.py",
-     [FINAL, "train_cfg.val_interval=80"], "stgcn_val"),
+     [FINAL, "train_cfg.val_interval=80"], ("stgcn_val",)),
     ("ctrgcn_j", "CTR-GCN (recipe)", "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py",
-     [FINAL, "train_cfg.val_interval=65"], "ctrgcn_val"),
+     [FINAL, "train_cfg.val_interval=65"],
+     ("ctrgcn_val", "ctrgcn_val_w32", "ctrgcn_val_light", "ctrgcn_val_noreg")),
     ("skateformer_j", "SkateFormer (recipe)",
-     "configs/skeleton/recipes/skateformer_msr3d_xsub.py", [FINAL], "skate_val"),
-    ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], None),
+     "configs/skeleton/recipes/skateformer_msr3d_xsub.py", [FINAL],
+     ("skate_val", "skate_val_lessreg")),
+    ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], ()),
 ]
 _EPOCH_END = re.compile(r"^(\S+ \S+) - mmengine - INFO - Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\]")
 _VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")
@@ -76,25 +78,39 @@ def epoch_seconds(log: Path) -> list[float]:
             if e - 1 in ends and e - 1 not in val_epochs]
 
 
-def validation_choice(sweep: Path) -> dict | None:
-    """What a ``--select`` sweep on the validation subject compared and chose: each grid
-    point's mean validation top-1 (last evaluation) and best, and the selected options."""
-    path = sweep / "sweep.json"
-    if not path.is_file():
+def validation_choice(sweeps: list[Path]) -> dict | None:
+    """What the validation sweeps of one backbone compared: every grid point's mean
+    validation top-1 (last evaluation, which ranks, and best), labelled by its config (when
+    it is not the first sweep's), the sweep's overrides and the grid values; the chosen point
+    is the best last evaluation (the first of equal ones, as ``--select val/top1``)."""
+    points, commands, first_config = [], [], None
+    for sweep in sweeps:
+        path = sweep / "sweep.json"
+        if not path.is_file():
+            continue
+        payload = json.loads(path.read_text())
+        config = payload.get("config", "")
+        if first_config is None:
+            first_config = config
+        fixed = {k: v for k, v in (o.split("=", 1) for o in payload.get("cfg_options", []))
+                 if k != "randomness.seed"}
+        for r in payload["rows"]:
+            label = _options({**fixed, **r["options"]})
+            if config != first_config:
+                label = f"{Path(config).stem}: {label}"
+            points.append(dict(label=label, seeds=r["seeds"],
+                               last=r["metrics"].get("val/top1", {}).get("mean"),
+                               best=r["metrics"].get("val/best_top1", {}).get("mean")))
+        commands.append(payload["command"])
+    if not points:
         return None
-    payload = json.loads(path.read_text())
-    points = [dict(options=r["options"], seeds=r["seeds"],
-                   last=r["metrics"].get("val/top1", {}).get("mean"),
-                   best=r["metrics"].get("val/best_top1", {}).get("mean"))
-              for r in payload["rows"]]
-    chosen = payload.get("selected")
-    return dict(command=payload["command"], points=points,
-                selected=None if chosen is None else chosen["options"],
-                key=None if chosen is None else chosen["key"])
+    ranked = [p for p in points if p["last"] is not None]
+    chosen = max(ranked, key=lambda p: p["last"])["label"] if ranked else None
+    return dict(points=points, commands=commands, selected=chosen)
 
 
 def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
-        val_key: str | None = None) -> dict:
+        val_keys: tuple[str, ...] = ()) -> dict:
     sweep = runs_dir / key
     if (sweep / "sweep.json").is_file():  # the overrides the runs really had
         options = json.loads((sweep / "sweep.json").read_text())["cfg_options"]
@@ -125,8 +141,8 @@ def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
                 test_clips=_test_clips(cfg),
                 seconds_per_epoch=statistics.median(gaps) if gaps else None,
                 epochs_timed=len(gaps), seeds=seeds, test_top1=test, unfinished=partial,
-                validation=validation_choice(runs_dir / val_key) if val_key else None,
-                validation_key=val_key)
+                validation=validation_choice([runs_dir / k for k in val_keys]),
+                validation_keys=list(val_keys))
 
 
 def _test_clips(cfg) -> int | None:
@@ -179,29 +195,28 @@ def _options(options: dict) -> str:
 def _chosen(validation: dict | None) -> str:
     if validation is None:
         return "nothing tuned"
-    if validation["selected"] is None:
-        return "not selected yet"
-    return _options(validation["selected"])
+    return validation["selected"] or "not selected yet"
 
 
 def _validation_section(rows: list[dict]) -> list[str]:
-    """One line per validation sweep: every grid point's subject-9 top-1 (last evaluation,
-    which chose, and best) and the command."""
+    """One line per backbone's validation sweeps: every point's subject-9 top-1 (last
+    evaluation, which chose, and best) and the commands."""
     seen, lines = set(), []
     for r in rows:
         v = r.get("validation")
-        if not v or v["command"] in seen:
+        if not v or tuple(v["commands"]) in seen:
             continue
-        seen.add(v["command"])
+        seen.add(tuple(v["commands"]))
         points = "; ".join(
-            f"{_options(p['options'])}: last {_num(p['last'])}, best {_num(p['best'])} "
+            f"{p['label']}: last {_num(p['last'])}, best {_num(p['best'])} "
             f"(seeds {','.join(map(str, p['seeds']))})" for p in v["points"])
-        lines.append(f"- {r['backbone'].split(' (')[0]}: {points}. `uv run {v['command']}`")
+        commands = " ".join(f"`uv run {c}`" for c in v["commands"])
+        lines.append(f"- {r['backbone'].split(' (')[0]}: {points}. {commands}")
     if lines:
         lines = ["", "## Choices made on the validation subject (9; trained on 1, 3, 5, 7)",
-                 "", "Validation top-1 per grid point, mean over the seeds run; the point "
-                 "with the best last evaluation (`--select val/top1`) is the recipe's value. One "
-                 "validation sequence is 1.8 points.", "", *lines]
+                 "", "Validation top-1 per point, mean over the seeds run; the point with the "
+                 "best last evaluation (`--select val/top1`; the first of equal ones) is the "
+                 "recipe's value. One validation sequence is 1.8 points.", "", *lines]
     return lines
 
 
@@ -230,13 +245,15 @@ def plot_validation_curves(rows: list[dict], runs_dir: Path, png: str) -> None:
 
     from zoo.sweep import read_val_curve
 
-    sweeps = list(dict.fromkeys(r["validation_key"] for r in rows if r.get("validation")))
+    sweeps = list(dict.fromkeys(k for r in rows if r.get("validation")
+                                for k in r["validation_keys"]))
     if not sweeps:
         return
     fig, axes = plt.subplots(1, len(sweeps), figsize=(5 * len(sweeps), 3.6), squeeze=False)
     for ax, key in zip(axes[0], sweeps):
         twin = ax.twinx()
-        name = next(r["backbone"].split(" (")[0] for r in rows if r.get("validation_key") == key)
+        name = next(r["backbone"].split(" (")[0] for r in rows
+                    if key in r.get("validation_keys", []))
         for i, point in enumerate(sorted((runs_dir / key / "runs").glob("*"))):
             for work_dir in sorted(point.glob("seed*")):
                 curve = read_val_curve(work_dir)
@@ -245,7 +262,7 @@ def plot_validation_curves(rows: list[dict], runs_dir: Path, png: str) -> None:
                         color=colour, ms=3, label=f"{point.name} {work_dir.name}")
                 loss = train_loss_by_epoch(work_dir)
                 twin.plot(list(loss), list(loss.values()), "--", color=colour, lw=0.8)
-        ax.set_title(f"{name}: validation subject 9")
+        ax.set_title(f"{name} ({key}): validation subject 9", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("val top-1 (%) (solid)")
         twin.set_ylabel("train loss (dashed)")

@@ -92,12 +92,26 @@ def test_a_row_shows_the_validation_choice_and_the_runs_own_overrides(table, tmp
                    metrics={"val/top1": dict(mean=65.0), "val/best_top1": dict(mean=65.0)})],
         selected=dict(options={lr: 0.1}, key="val/top1"))))
     row = table.row("stgcn_j", "ST-GCN (recipe)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
-                    [], tmp_path, "stgcn_val")
-    assert row["cfg_options"] == options and row["validation"]["selected"] == {lr: 0.1}
+                    [], tmp_path, ("stgcn_val", "stgcn_val_w2"))
+    assert row["cfg_options"] == options and row["validation"]["selected"] == "lr 0.1"
     md = table.markdown([row], "", "")
     assert "| lr 0.1 | 70.0 (n = 1) | 0 |" in md
     assert "- ST-GCN: lr 0.05: last 60.0, best 62.0 (seeds 0); lr 0.1: last 65.0" in md
     assert "`uv run tools/sweep.py X --select val/top1`" in md
+    # a second validation sweep of the same backbone (another config, fixed overrides) that
+    # validates higher becomes the choice, labelled by its config and overrides
+    wide = tmp_path / "stgcn_val_w2"
+    wide.mkdir()
+    (wide / "sweep.json").write_text(json.dumps(dict(
+        command="tools/sweep.py Y", config="configs/other.py",
+        cfg_options=["randomness.seed=0", "model.backbone.base_channels=64"],
+        rows=[dict(options={lr: 0.1}, seeds=[0], metrics={"val/top1": dict(mean=66.0)})])))
+    row = table.row("stgcn_j", "ST-GCN (recipe)", "configs/skeleton/recipes/stgcn_msr3d_xsub.py",
+                    [], tmp_path, ("stgcn_val", "stgcn_val_w2"))
+    assert row["validation"]["selected"] == "other: base_channels 64, lr 0.1"
+    md = table.markdown([row], "", "")
+    assert "other: base_channels 64, lr 0.1: last 66.0, best – (seeds 0)." in md
+    assert "`uv run tools/sweep.py Y`" in md
 
 
 def test_curves_png_has_one_panel_per_validation_sweep(table, tmp_path):
@@ -114,8 +128,8 @@ def test_curves_png_has_one_panel_per_validation_sweep(table, tmp_path):
     (run / "scalars.json").write_text("\n".join(map(json.dumps, records)) + "\n")
     losses = table.train_loss_by_epoch(run.parents[1])
     assert losses[1] == pytest.approx(1.9) and losses[10] == pytest.approx(1.0)
-    rows = [dict(backbone="X (recipe)", validation=dict(points=[]), validation_key="x_val"),
-            dict(backbone="Y", validation=None, validation_key=None)]
+    rows = [dict(backbone="X (recipe)", validation=dict(points=[]), validation_keys=["x_val"]),
+            dict(backbone="Y", validation=None, validation_keys=[])]
     png = tmp_path / "curves.png"
     table.plot_validation_curves(rows, tmp_path, str(png))
     width, height = Image.open(png).size
