@@ -49,10 +49,12 @@ ROWS = [
      ("stgcn_val",)),
     ("stgcnpp_j", "STGCN++ (recipe)", "configs/skeleton/recipes/stgcnpp_msr3d_xsub.py",
      [FINAL, "train_cfg.val_interval=80"], ("stgcn_val",)),
-    ("ctrgcn_j", "CTR-GCN (recipe)", "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py",
+    ("ctrgcn_noreg_j", "CTR-GCN (recipe)", "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py",
      [FINAL, "train_cfg.val_interval=65"],
      ("ctrgcn_val", "ctrgcn_val_w32", "ctrgcn_val_light", "ctrgcn_val_noreg")),
-    ("skateformer_j", "SkateFormer (recipe)",
+    ("ctrgcn_j", "CTR-GCN (starting values: head dropout 0.5, label smoothing 0.1)",
+     "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py", [FINAL, "train_cfg.val_interval=65"], ()),
+    ("skateformer_lessreg_j", "SkateFormer (recipe)",
      "configs/skeleton/recipes/skateformer_msr3d_xsub.py", [FINAL],
      ("skate_val", "skate_val_lessreg")),
     ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], ()),
@@ -162,7 +164,7 @@ def markdown(rows: list[dict], note: str, command: str) -> str:
              "shared 2-core CPU (see the note: not an idle-machine speed).", "",
              f"Table: `{command}`", "",
              "| backbone | config | params | GFLOPs / clip (input) | test clips | epochs | "
-             "s / epoch | chosen on subject 9 | test top-1 | seeds |",
+             "s / epoch (train min) | chosen on subject 9 | test top-1 | seeds |",
              "|---|---|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in rows:
         t = r["test_top1"]
@@ -175,7 +177,8 @@ def markdown(rows: list[dict], note: str, command: str) -> str:
         if r["unfinished"]:
             seeds += "; stopped: " + ", ".join(
                 f"seed {p['seed']} at epoch {p['epochs_done']}" for p in r["unfinished"])
-        spe = f"{r['seconds_per_epoch']:.0f}" if r["seconds_per_epoch"] else "–"
+        spe = (f"{r['seconds_per_epoch']:.0f} ({r['seconds_per_epoch'] * r['max_epochs'] / 60:.0f})"
+               if r["seconds_per_epoch"] else "–")
         opts = (" `--cfg-options " + " ".join(f'"{o}"' if "[" in o else o
                                                for o in r["cfg_options"]) + "`"
                 ) if r["cfg_options"] else ""
