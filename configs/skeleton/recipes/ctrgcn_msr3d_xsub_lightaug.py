@@ -1,10 +1,14 @@
 # CTR-GCN MSR Action3D recipe (./ctrgcn_msr3d_xsub.py) with the light augmentation of the
 # ST-GCN recipe (../../_base_/datasets/msr3d_xsub.py: 32 uniformly sampled frames, random
-# rotation 0.1 rad and scaling 0.1; no temporal crop-resize, noise or joint / frame drop), a
-# choice made on the validation subject: with the authors' heavier augmentation the width-16
-# and width-32 networks underfit (training loss ~1.7-2.0 after 65 epochs; the curves are in
-# benchmarks/results/skeleton_msr3d_curves.png).
+# rotation 0.1 rad and scaling 0.1; no temporal crop-resize, noise or joint / frame drop):
+# one of the candidates compared on the validation subject when the recipe underfit (training
+# loss ~1.7-2.0 after 65 epochs); it validated lower (62.7 vs 74.6), so the recipe keeps the
+# authors' augmentation (benchmarks/results/skeleton_msr3d.md).
+# It was validated with the recipe's starting regularisation (head dropout 0.5, label smoothing
+# 0.1; lr 0.05), pinned here so that it stays the configuration that was compared.
 _base_ = ["./ctrgcn_msr3d_xsub.py"]
+
+model = dict(label_smoothing=0.1, cls_head=dict(dropout=0.5))
 
 clip_len = 32
 train_pipeline = [
