@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zoo.analysis.complexity import config_complexity  # noqa: E402
-from zoo.fileio import atomic_write_text  # noqa: E402
+from zoo.fileio import atomic_path, atomic_write_text  # noqa: E402
 from zoo.sweep import config_with_options, read_run_metrics  # noqa: E402
 
 # key (sweep folder under --runs-dir), backbone, config, overrides of the final protocol (the
@@ -271,10 +270,9 @@ def plot_validation_curves(rows: list[dict], runs_dir: Path, png: str) -> None:
         twin.set_ylabel("train loss (dashed)")
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    tmp = Path(png).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, png)  # a reader never sees a half-written file
 
 
 def main(argv=None) -> None:

@@ -134,4 +134,4 @@ def test_curves_png_has_one_panel_per_validation_sweep(table, tmp_path):
     table.plot_validation_curves(rows, tmp_path, str(png))
     width, height = Image.open(png).size
     assert width > height > 100  # one panel
-    assert not list(tmp_path.glob("*.tmp.png"))
+    assert [p.name for p in tmp_path.glob("*.png")] == ["curves.png"]  # no temporary left
