@@ -52,7 +52,9 @@ ROWS = [
      [FINAL, "train_cfg.val_interval=65"],
      ("ctrgcn_val", "ctrgcn_val_w32", "ctrgcn_val_light", "ctrgcn_val_noreg")),
     ("ctrgcn_j", "CTR-GCN (starting values: head dropout 0.5, label smoothing 0.1)",
-     "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py", [FINAL, "train_cfg.val_interval=65"], ()),
+     "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py", [FINAL, "train_cfg.val_interval=65"], (),
+     # the recipe's defaults when this run was made (they are the tuned values now)
+     ["model.cls_head.dropout=0.5", "model.label_smoothing=0.1"]),
     ("skateformer_lessreg_j", "SkateFormer (recipe)",
      "configs/skeleton/recipes/skateformer_msr3d_xsub.py", [FINAL],
      ("skate_val", "skate_val_lessreg")),
@@ -111,10 +113,12 @@ def validation_choice(sweeps: list[Path]) -> dict | None:
 
 
 def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
-        val_keys: tuple[str, ...] = ()) -> dict:
+        val_keys: tuple[str, ...] = (), pinned: list[str] = ()) -> dict:
+    """``pinned``: values the config file had when the runs were made and no longer has."""
     sweep = runs_dir / key
     if (sweep / "sweep.json").is_file():  # the overrides the runs really had
         options = json.loads((sweep / "sweep.json").read_text())["cfg_options"]
+    options = [*pinned, *options]
     cfg = config_with_options(ROOT / config, options)
     cx = config_complexity(cfg)
     seeds, tops, gaps, partial = [], [], [], []
@@ -285,7 +289,7 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(1)
     runs_dir = Path(args.runs_dir)
-    rows = [row(k, n, c, o, runs_dir, v) for k, n, c, o, v in ROWS]
+    rows = [row(k, n, c, o, runs_dir, *rest) for k, n, c, o, *rest in ROWS]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     command = "uv run benchmarks/skeleton_msr3d.py --runs-dir " + str(args.runs_dir)
