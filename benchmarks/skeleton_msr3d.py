@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from zoo.analysis.complexity import config_complexity  # noqa: E402
 from zoo.fileio import atomic_path, atomic_write_text  # noqa: E402
-from zoo.sweep import config_with_options, read_run_metrics  # noqa: E402
+from zoo.sweep import config_with_options, read_run_metrics, summarise  # noqa: E402
 
 # key (sweep folder under --runs-dir), backbone, config, overrides of the final protocol (the
 # sweep's own sweep.json, when present, says which were used), the validation sweep that chose
@@ -138,8 +138,7 @@ def row(key: str, name: str, config: str, options: list[str], runs_dir: Path,
         tops.append(metrics["top1"])
     test = None
     if tops:
-        test = dict(mean=statistics.mean(tops), std=statistics.stdev(tops) if len(tops) > 1
-                    else 0.0, n=len(tops), values=tops)
+        test = dict(summarise(tops), values=tops)
     return dict(key=key, backbone=name, config=config, cfg_options=options,
                 input=cx["input"], params=cx["params"], gflops_per_clip=cx["gflops"],
                 max_epochs=cfg.train_cfg.max_epochs,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from zoo.evaluation.fusion import fuse_predictions  # noqa: E402
 from zoo.fileio import atomic_write_text  # noqa: E402
-from zoo.sweep import read_run_metrics  # noqa: E402
+from zoo.sweep import read_run_metrics, summarise  # noqa: E402
 
 
 def finished_seeds(sweep: Path) -> dict[int, Path]:
@@ -72,9 +71,7 @@ def dump_scores(work_dir: Path, out: Path, amp: bool) -> Path:
 
 
 def summary(values: list[float]) -> dict:
-    return dict(mean=statistics.mean(values),
-                std=statistics.stdev(values) if len(values) > 1 else 0.0,
-                n=len(values), values=values)
+    return dict(summarise(values), values=values)
 
 
 def fuse(runs_dir: Path, streams: dict[str, str], weight_sets: list[list[float]],
