@@ -33,6 +33,11 @@ CASES = {
     "soft clDice (MONAI)": "monai",
 }
 SHAPES = {"2-D 2x512x512": (2, 512, 512), "3-D 1x96^3": (1, 96, 96, 96)}
+# A whole training step (network forward + loss + backward, optimizer update excluded) with the walls configs' U-Net
+# (configs/topology/_base_walls_unet.py) on the 2-D input: what a user's step costs.
+STEP_CASES = {"U-Net step, Dice + CE": "dicece",
+              "U-Net step, Dice + CE + Skeleton Recall (zoo)": "dicece+srec"}
+STEP_SHAPE = "2-D 2x512x512"
 
 def build(case: str):
     """``call(logits, target, skel)`` of one case."""
@@ -55,6 +60,21 @@ def build(case: str):
     return lambda x, y, s: cldice(x, y)
 
 
+def unet_step(loss_call):
+    """``call(images, target, skel)``: the walls U-Net's forward, the loss and the backward."""
+    import zoo.models  # noqa: F401
+
+    from zoo.registry import MODELS
+
+    net = MODELS.build(dict(type="MonaiUNet", spatial_dims=2, in_channels=3, out_channels=2,
+                            channels=(16, 32, 64, 128), strides=(2, 2, 2), num_res_units=1))
+
+    def call(images, target, skel):
+        net.zero_grad(set_to_none=True)
+        return loss_call(net(images.detach()), target, skel)  # no input gradient
+    return call
+
+
 def inputs(shape: tuple, density: float) -> tuple:
     import torch
 
@@ -72,7 +92,7 @@ def run_case(call, data: tuple, inner: int) -> dict:
 
     import torch
 
-    logits, target, skel = data
+    logits, target, skel = data  # logits: the network's input images for a step case
     saved: dict[int, int] = {}
 
     def pack(t):
@@ -132,8 +152,13 @@ def main(argv=None) -> dict:
 
     torch.set_num_threads(1)
     calls = {case: build(case) for case in CASES.values()}
+    steps = {name: unet_step(build(case)) for name, case in STEP_CASES.items()}
     data = {name: inputs(shape, args.skeleton_density) for name, shape in SHAPES.items()}
+    g = torch.Generator().manual_seed(2)
+    images = torch.randn((SHAPES[STEP_SHAPE][0], 3, *SHAPES[STEP_SHAPE][1:]), generator=g)
+    step_data = (images, *data[STEP_SHAPE][1:])
     runs: dict = {s: {c: [] for c in CASES} for s in SHAPES}
+    step_runs: dict = {c: [] for c in STEP_CASES}
     for r in range(args.rounds):
         for shape_name in SHAPES:
             order = list(CASES.items()) if r % 2 == 0 else list(CASES.items())[::-1]
@@ -141,6 +166,10 @@ def main(argv=None) -> dict:
                 res = run_case(calls[case], data[shape_name], args.inner)
                 runs[shape_name][name].append(res)
                 print(r, shape_name, name, res, flush=True)
+        for name in (list(STEP_CASES) if r % 2 == 0 else list(STEP_CASES)[::-1]):
+            res = run_case(steps[name], step_data, args.inner)
+            step_runs[name].append(res)
+            print(r, STEP_SHAPE, name, res, flush=True)
     table: dict = {}
     for shape_name, per in runs.items():
         table[shape_name] = {}
@@ -155,6 +184,16 @@ def main(argv=None) -> dict:
                 vs_dicece=statistics.median(a / b for a, b in zip(t, base)),
                 vs_dicece_min=min(a / b for a, b in zip(t, base)),
                 vs_dicece_max=max(a / b for a, b in zip(t, base)))
+        if shape_name == STEP_SHAPE:
+            base = [x["seconds"] for x in step_runs["U-Net step, Dice + CE"]]
+            for name, rs in step_runs.items():
+                t = [x["seconds"] for x in rs]
+                table[shape_name][name] = dict(
+                    ms=1000 * statistics.median(t), ms_min=1000 * min(t),
+                    ms_max=1000 * max(t), mib=statistics.median(x["saved_mib"] for x in rs),
+                    vs_dicece=statistics.median(a / b for a, b in zip(t, base)),
+                    vs_dicece_min=min(a / b for a, b in zip(t, base)),
+                    vs_dicece_max=max(a / b for a, b in zip(t, base)))
         zoo = [x["seconds"] for x in per["soft clDice (zoo)"]]
         ref = [x["seconds"] for x in per["soft clDice (MONAI)"]]
         table[shape_name]["zoo / MONAI clDice"] = dict(
@@ -165,6 +204,7 @@ def main(argv=None) -> dict:
                            + " ".join(sys.argv[1:] if argv is None else argv),
                    values=values, rounds=args.rounds, inner=args.inner,
                    skeleton_density=args.skeleton_density, table=table, runs=runs,
+                   step_runs=step_runs,
                    load_average=os.getloadavg())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -174,8 +214,9 @@ def main(argv=None) -> dict:
              f"(each the median of {args.inner} pass(es) after a warm-up; the table: median "
              "over the rounds and their range); memory: bytes the autograd graph keeps for "
              "the backward pass; "
-             f"load average at the end {results['load_average'][0]:.0f} on 2 cores, shared by "
-             "8 jobs: compare columns within a row, not absolute times.", "",
+             f"load average (1 min) at the end {results['load_average'][0]:.1f} on "
+             f"{os.cpu_count()} cores: under load compare columns within a row, not absolute "
+             "times.", "",
              "Values: " + "; ".join(
                  f"{k}: loss zoo {v['zoo']:.6f} / MONAI {v['monai']:.6f}, gradient max diff "
                  f"{v['grad_max_abs_diff']:.1e} (max |grad| {v['grad_max_abs']:.1e})"
@@ -193,7 +234,10 @@ def main(argv=None) -> dict:
                          f"{r['ms_max']:.0f} | {r['vs_dicece']:.2f}x ({r['vs_dicece_min']:.2f}-"
                          f"{r['vs_dicece_max']:.2f}) | {r['mib']:.0f} |")
     lines += ["", f"Skeleton on {100 * args.skeleton_density:.0f} % of the voxels unless "
-              "stated (a tubed skeleton of thin structures covers a few per cent)."]
+              "stated (a tubed skeleton of thin structures covers a few per cent). U-Net step "
+              "rows: the walls configs' MONAI U-Net (16-128 channels, 1 residual unit) forward, "
+              "loss and backward on 2x3x512x512 images; their ratio is against the Dice + CE "
+              "step of the same round."]
     atomic_write_text(out / "topology_loss_speed.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return results

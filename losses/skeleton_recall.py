@@ -35,18 +35,30 @@ def sparse_skeleton_recall(logits: torch.Tensor, skel: torch.Tensor, activation:
     ``(sum of p_c on the skeleton of class c + smooth) / (its voxel count + smooth)``.
     """
     n, c = logits.shape[:2]
-    flat = skel.reshape(n, -1)
-    sample, voxel = flat.nonzero(as_tuple=True)
-    label = flat[sample, voxel].long()
+    voxels = skel[0, 0].numel()
+    flat = skel.reshape(-1)
+    where = (flat != 0).nonzero().squeeze(1)  # flat positions in [N * V]
+    label = flat.index_select(0, where).long()
     if c > 1 and label.numel() and (label.max() >= c or label.min() < 0):
         raise ValueError(f"skel labels must be in [0, {c - 1}], got "
                          f"[{int(label.min())}, {int(label.max())}]")
-    rows = logits.reshape(n, c, -1)[sample, :, voxel].float()  # [K, C]
+    sample = where.div(voxels, rounding_mode="floor")
+    # One index_select of the C logits of every skeleton voxel, laid out [K, C]: its backward
+    # is a single scatter into the logits' gradient (a second gather would add another
+    # full-size buffer, and softmax along a short last dimension is slow on the CPU).
+    first = where + sample * (c - 1) * voxels  # class 0's entry in logits.reshape(-1)
+    channel = torch.arange(c, device=logits.device) * voxels
+    rows = logits.reshape(-1).index_select(0, (first[:, None] + channel).reshape(-1))
+    rows = rows.view(-1, c).float()
     if c == 1:  # binary sigmoid output: every skeleton voxel is foreground
         probs, label, classes = rows[:, 0].sigmoid(), torch.zeros_like(label), 1
     else:
-        act = rows.softmax(1) if activation == "softmax" else rows.sigmoid()
-        probs, label, classes = act.gather(1, label[:, None])[:, 0], label - 1, c - 1
+        if activation == "softmax":
+            exp = (rows - rows.detach().amax(1, keepdim=True)).exp()
+            probs = exp.gather(1, label[:, None])[:, 0] / exp.sum(1)
+        else:
+            probs = rows.gather(1, label[:, None])[:, 0].sigmoid()
+        label, classes = label - 1, c - 1
     slot = sample * classes + label
     inter = torch.zeros(n * classes, dtype=probs.dtype, device=probs.device)
     inter = inter.index_add(0, slot, probs)
