@@ -33,8 +33,8 @@ CASES = {
     "soft clDice (MONAI)": "monai",
 }
 SHAPES = {"2-D 2x512x512": (2, 512, 512), "3-D 1x96^3": (1, 96, 96, 96)}
-# A whole training step (network forward + loss + backward, optimizer update excluded) with the walls configs' U-Net
-# (configs/topology/_base_walls_unet.py) on the 2-D input: what a user's step costs.
+# A whole training step (network forward + loss + backward; no optimizer update) with the
+# walls configs' U-Net (configs/topology/_base_walls_unet.py) on the 2-D input.
 STEP_CASES = {"U-Net step, Dice + CE": "dicece",
               "U-Net step, Dice + CE + Skeleton Recall (zoo)": "dicece+srec"}
 STEP_SHAPE = "2-D 2x512x512"
