@@ -9,7 +9,7 @@ mean ± sample std over seeds to ``--out``.{md,json}::
 
     uv run benchmarks/skeleton_msr3d_fusion.py --runs-dir work_dirs/msr --amp \\
         --streams j=stgcn_j_amp b=stgcn_b_amp jm=stgcn_jm_amp bm=stgcn_bm_amp \\
-        --weights 1 1 1 1 --weights 2 2 1 1
+        --weights 1 1 1 1 --weights 0.6 0.6 0.4 0.4
 """
 from __future__ import annotations
 

@@ -5,14 +5,15 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseModel
 
+from zoo.engine.data_preprocessor import DataPreprocessor
 from zoo.registry import MODELS
 from zoo.structures import ClsDataSample, gather_labels
 
 
 @MODELS.register_module()
-class StackDataPreprocessor(BaseDataPreprocessor):
+class StackDataPreprocessor(DataPreprocessor):
     """Stacks a list of input tensors into a float batch and moves it to the device."""
 
     def forward(self, data: dict, training: bool = False) -> dict:

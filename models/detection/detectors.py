@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from torch import nn
 from zoo.datasets.detection.structures import DetDataSample
 
+from zoo.engine.data_preprocessor import DataPreprocessor
 from zoo.registry import MODELS
 
 from .fusion import fuse
@@ -28,7 +29,7 @@ from .torchvision_detectors import (
 
 
 @MODELS.register_module()
-class DetDataPreprocessor(BaseDataPreprocessor):
+class DetDataPreprocessor(DataPreprocessor):
     """Moves a list of ``[C, H, W]`` images to the device as float (sizes may differ);
     normalisation is left to the torchvision detector."""
 

@@ -5,14 +5,15 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseModel
 
+from zoo.engine.data_preprocessor import DataPreprocessor
 from zoo.registry import MODELS
 from zoo.structures import ClsDataSample
 
 
 @MODELS.register_module()
-class BagDataPreprocessor(BaseDataPreprocessor):
+class BagDataPreprocessor(DataPreprocessor):
     """Moves a list of ``[N_i, D]`` bags to the device without stacking (sizes differ)."""
 
     def forward(self, data: dict, training: bool = False) -> dict:

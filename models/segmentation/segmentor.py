@@ -5,14 +5,15 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseModel
 from zoo.datasets.segmentation.structures import SegDataSample
 
+from zoo.engine.data_preprocessor import DataPreprocessor
 from zoo.registry import MODELS
 
 
 @MODELS.register_module()
-class SegDataPreprocessor(BaseDataPreprocessor):
+class SegDataPreprocessor(DataPreprocessor):
     """Stacks ``inputs`` into a float batch and standardises it, ``(x - mean) / std`` per
     channel (scalars or one value per channel)."""
 

@@ -80,6 +80,14 @@ def test_resume_mid_run_reproduces_the_uninterrupted_matrix(tmp_path, strategy):
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0, msg=key)
 
 
+def test_save_plots_off_writes_the_results_without_pngs(tmp_path):
+    results = run(tiny(tmp_path / "quiet", dict(type="FineTune"),
+                       **{"train_cfg.save_plots": False, "train_cfg.save_checkpoints": False}))
+    assert np.array(results["accuracy_matrix"], dtype=float).shape == (5, 5)
+    assert not list((tmp_path / "quiet").glob("*.png"))
+    assert not list((tmp_path / "quiet").glob("task_*.pth"))
+
+
 @pytest.fixture(scope="module")
 def tool_run(tmp_path_factory):
     """One 5-task ER run through tools/train.py (shared by the tests below)."""

@@ -92,6 +92,8 @@ class ContinualTrainLoop(BaseLoop):
         epochs_per_task: training epochs of each task.
         eval_dataloader: data for the accuracy matrix; default: ``val_dataloader``'s.
         save_checkpoints: write ``task_<k>.pth`` after each task.
+        save_plots: write the accuracy matrices as PNGs at the end (matplotlib's start-up is
+            a fixed ~0.3 s that a sweep of many short runs may not want).
         results_file: name of the JSON results in the work dir.
         eval_metric: optional ``METRICS`` config (e.g. ``dict(type='MILMetric')``) computed on
             every seen task after each task from the model's ``mode='predict'`` outputs; its
@@ -105,7 +107,7 @@ class ContinualTrainLoop(BaseLoop):
     def __init__(self, runner, dataloader, scenario: dict | None = None,
                  strategy: dict | None = None, epochs_per_task: int = 1,
                  eval_dataloader: dict | None = None, save_checkpoints: bool = True,
-                 results_file: str = "continual_results.json",
+                 save_plots: bool = True, results_file: str = "continual_results.json",
                  eval_metric: dict | None = None, blurry: float = 0.0):
         self._runner = runner
         self.rank, self.world_size = get_rank(), get_world_size()
@@ -149,7 +151,7 @@ class ContinualTrainLoop(BaseLoop):
         self._blurry_parts = None
         self.strategy.setup(StrategyContext(self))
         self.epochs_per_task = int(epochs_per_task)
-        self.save_checkpoints = save_checkpoints
+        self.save_checkpoints, self.save_plots = save_checkpoints, save_plots
         self.results_file = results_file
         self.eval_metric_cfg = copy.deepcopy(eval_metric)
         self.seed = runner.seed if runner.seed is not None else 0
@@ -525,7 +527,8 @@ class ContinualTrainLoop(BaseLoop):
             return
         results = self.results()
         path = write_results(self.runner.work_dir, self.results_file, results,
-                             self.record if final else None, self.strategy.name)
+                             self.record if final and self.save_plots else None,
+                             self.strategy.name)
         m = results["metrics"]
         if final and m:
             self.logger.info(
