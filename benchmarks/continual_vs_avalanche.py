@@ -23,8 +23,9 @@ LwF        ``LwF(temperature=2)``          ``alpha_avalanche = alpha * T^2`` (th
 Both sides are evaluated after every task by the same code (class-incremental arg-max over
 the seen classes on the test split), and the metrics come from ``zoo.continual.metrics``.
 Wall time covers everything a user waits for (zoo: building the runner and
-``runner.train()``, task checkpoints and accuracy-matrix PNGs off; Avalanche: building the benchmark, model and
-strategy, training and the per-task evaluation), single-threaded, median over repeats.
+``runner.train()``, task checkpoints and accuracy-matrix PNGs off; Avalanche: building the
+benchmark, model and strategy, training and the per-task evaluation), single-threaded,
+median over repeats.
 
 Run: ``uv run python benchmarks/continual_vs_avalanche.py [--repeats 3] [--epochs 5]`` (needs
 ``uv pip install avalanche-lib``; it is not a dependency of the zoo). Writes
