@@ -55,10 +55,16 @@ ROWS = [
      "configs/skeleton/recipes/ctrgcn_msr3d_xsub.py", [FINAL, "train_cfg.val_interval=65"], (),
      # the recipe's defaults when this run was made (they are the tuned values now)
      ["model.cls_head.dropout=0.5", "model.label_smoothing=0.1"]),
-    ("skateformer_lessreg_j", "SkateFormer (recipe)",
+    ("skateformer_noreg_lr2_j", "SkateFormer (recipe)",
      "configs/skeleton/recipes/skateformer_msr3d_xsub.py", [FINAL],
-     ("skate_val", "skate_val_lessreg")),
-    ("ensemnn_j", "Ensem-NN", "configs/skeleton/cnn1d_ensemble_msr3d_xsub.py", [], ()),
+     ("skate_val", "skate_val_lessreg", "skate_val_lessreg_lr2", "skate_val_noreg_lr2")),
+    ("skateformer_lessreg_j", "SkateFormer (first-round values: lr 1e-3, label smoothing 0.1, "
+     "attn_drop / drop_path 0.1)", "configs/skeleton/recipes/skateformer_msr3d_xsub.py",
+     [FINAL], (),
+     # the recipe's defaults when this run was made (round 2 changed them)
+     ["model.label_smoothing=0.1"]),
+    ("ensemnn_j", "Ensem-NN (recipe)", "configs/skeleton/recipes/ensemnn_msr3d_xsub.py",
+     [FINAL, "train_cfg.val_interval=40"], ("ensemnn_val",)),
 ]
 _EPOCH_END = re.compile(r"^(\S+ \S+) - mmengine - INFO - Epoch\(train\)\s*\[(\d+)\]\[(\d+)/(\d+)\]")
 _VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")

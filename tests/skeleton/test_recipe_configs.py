@@ -17,7 +17,8 @@ from zoo.registry import MODELS
 init_default_scope("zoo")
 RECIPES = Path(__file__).resolve().parents[2] / "configs/skeleton/recipes"
 MSR = ["ctrgcn_msr3d_xsub.py", "skateformer_msr3d_xsub.py", "stgcn_msr3d_xsub.py",
-       "stgcn_pyskl_msr3d_xsub.py", "stgcnpp_msr3d_xsub.py", "ctrgcn_msr3d_xsub_lightaug.py"]
+       "stgcn_pyskl_msr3d_xsub.py", "stgcnpp_msr3d_xsub.py", "ctrgcn_msr3d_xsub_lightaug.py",
+       "ensemnn_msr3d_xsub.py"]
 NTU = ["stgcn_ntu60_xsub_joint_official.py", "ctrgcn_ntu60_xsub_joint_official.py",
        "skateformer_ntu60_xsub_joint_official.py", "stgcn_pyskl_ntu60_xsub_joint_official.py",
        "stgcnpp_ntu60_xsub_joint_official.py"]

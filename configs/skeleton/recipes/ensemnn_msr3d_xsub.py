@@ -1,0 +1,33 @@
+# Ensem-NN recipe on MSR Action3D cross-subject (issue 22), tuning protocol of
+# ./stgcn_msr3d_xsub.py: trains on training subjects 1, 3, 5, 7 and validates on held-out
+# training subject 9 (../../_base_/datasets/msr3d_xsub_val.py); the test split is only read by
+# the final test.
+# Model, augmentation and schedule of ../cnn1d_ensemble_msr3d_xsub.py (Xu & Wang 2018: four
+# residual 1-D CNN sub-networks with their own cross-entropy, late fusion by the mean of their
+# softmax scores; half the paper's widths; raw joints, stronger rotation; SGD + Nesterov, 3
+# warm-up epochs, cosine over 40 epochs). The learning rate is the value chosen on the
+# validation subject (benchmarks/results/skeleton_msr3d.md lists the points).
+# Final run (report the test split once):
+#   --cfg-options "train_dataloader.dataset.values=[1,3,5,7,9]"
+# Another data set: data_root, layout, clip_len, num_classes are top-level knobs (see
+# ./ctrgcn_msr3d_xsub.py); the network reads raw joints, so there is no stream knob.
+_base_ = ["../cnn1d_ensemble_msr3d_xsub.py"]
+
+layout = "kinect20"
+clip_len = 32
+num_classes = 20
+model = dict(backbone=dict(layout=layout, num_frames=clip_len),
+             cls_head=dict(num_classes=num_classes))
+train_subjects = [1, 3, 5, 7]
+val_subjects = [9]
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type="SampleFilter", key="subject", values=train_subjects,
+    pipeline=_base_.train_pipeline,
+    dataset=dict(type=_base_.dataset_type, data_root=_base_.data_root, split="train")))
+val_dataloader = dict(dataset=dict(
+    _delete_=True, type="SampleFilter", key="subject", values=val_subjects,
+    pipeline=_base_.test_pipeline,
+    dataset=dict(type=_base_.dataset_type, data_root=_base_.data_root, split="train")))
+train_cfg = dict(val_interval=10)
+default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=10, max_keep_ckpts=2,
+                                     save_best="top1", rule="greater"))
