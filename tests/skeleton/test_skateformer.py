@@ -200,3 +200,24 @@ def test_tiny_skateformer_learns_two_motions():
     with torch.no_grad():
         acc = (model(x_test).argmax(-1) == y_test).float().mean()
     assert acc >= 0.9
+
+
+def test_attention_dropout_path_is_the_same_attention(monkeypatch):
+    """Training with attention dropout takes the written-out path (scores, bias, softmax,
+    fast_dropout, values): without the drop it equals the fused eval path, and with it the
+    mean over draws converges to the eval output (inverted dropout is unbiased)."""
+    import zoo.models.skeleton.skateformer as skateformer
+
+    torch.manual_seed(0)
+    for joint_pair_bias in (True, False):
+        msa = skateformer.SkateMSA(num_heads=4, size=(4, 5), joint_pair_bias=joint_pair_bias,
+                                   attn_drop=0.5)
+        windows = torch.randn(3, 20, 3 * 4 * 8)
+        ref = msa.eval()(windows)
+        with monkeypatch.context() as patch:
+            patch.setattr(skateformer, "fast_dropout", lambda x, p: x)
+            torch.testing.assert_close(msa.train()(windows), ref, rtol=1e-5, atol=1e-6)
+        draws = torch.stack([msa(windows) for _ in range(400)])
+        assert not torch.equal(draws[0], draws[1])
+        error = (draws.mean(0) - ref).abs().mean() / ref.abs().mean()
+        assert error < 0.08, error

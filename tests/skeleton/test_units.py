@@ -7,6 +7,7 @@ from zoo.models.skeleton.units import (
     TemporalConv,
     TemporalUnit,
     check_input,
+    fast_dropout,
     input_batchnorm,
     normalise_input,
     stage_widths,
@@ -77,3 +78,23 @@ def test_backbones_use_the_stem(model, prefix):
     assert net(torch.randn(1, 2, 8, 25, 3)).shape[:3] == (1, 2, 16)
     with pytest.raises(ValueError, match=f"{prefix} built for"):
         net(torch.randn(1, 2, 8, 20, 3))
+
+
+def test_fast_dropout_keep_rate_scale_and_gradient():
+    """Each element kept with probability 1 - p (binomial 4-sigma band over 10^6 elements),
+    kept values scaled by 1 / (1 - p), the gradient is the same mask and scale; bf16 inputs
+    draw the mask in fp32 (no quantised threshold)."""
+    torch.manual_seed(0)
+    for p, dtype in ((0.5, torch.float32), (0.3, torch.float32), (0.1, torch.bfloat16)):
+        x = torch.full((1000, 1000), 2.0, dtype=dtype, requires_grad=True)
+        y = fast_dropout(x, p)
+        kept = y != 0
+        n = kept.numel()
+        assert abs(kept.sum().item() - (1 - p) * n) < 4 * (n * p * (1 - p)) ** 0.5, (p, dtype)
+        torch.testing.assert_close(y[kept], torch.full_like(y[kept], 2.0 / (1 - p)))
+        y.sum().backward()
+        torch.testing.assert_close(x.grad, kept.to(dtype) / (1 - p))
+    x = torch.randn(5, 7)
+    assert fast_dropout(x, 0.0) is x
+    with pytest.raises(ValueError, match="dropout probability"):
+        fast_dropout(x, 1.0)
