@@ -11,23 +11,20 @@
 #   --cfg-options "train_dataloader.dataset.values=[1,3,5,7,9]"
 # Another data set: data_root, layout, clip_len, num_classes are top-level knobs (see
 # ./ctrgcn_msr3d_xsub.py); the network reads raw joints, so there is no stream knob.
-_base_ = ["../cnn1d_ensemble_msr3d_xsub.py"]
+_base_ = ["../../_base_/default_runtime.py", "../../_base_/datasets/msr3d_xsub_val.py",
+          "../../_base_/schedules/sgd_cosine_40e.py", "../../_base_/models/ensemnn_msr3d.py"]
 
 layout = "kinect20"
 clip_len = 32
 num_classes = 20
 model = dict(backbone=dict(layout=layout, num_frames=clip_len),
              cls_head=dict(num_classes=num_classes))
-train_subjects = [1, 3, 5, 7]
-val_subjects = [9]
-train_dataloader = dict(dataset=dict(
-    _delete_=True, type="SampleFilter", key="subject", values=train_subjects,
-    pipeline=_base_.train_pipeline,
-    dataset=dict(type=_base_.dataset_type, data_root=_base_.data_root, split="train")))
-val_dataloader = dict(dataset=dict(
-    _delete_=True, type="SampleFilter", key="subject", values=val_subjects,
-    pipeline=_base_.test_pipeline,
-    dataset=dict(type=_base_.dataset_type, data_root=_base_.data_root, split="train")))
+train_pipeline = [dict(step, theta=0.3) if step.type == "RandomRot" else step
+                  for step in _base_.train_pipeline if step.type != "GenSkeFeat"]
+test_pipeline = [step for step in _base_.test_pipeline if step.type != "GenSkeFeat"]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 train_cfg = dict(val_interval=10)
 default_hooks = dict(checkpoint=dict(type="CheckpointHook", interval=10, max_keep_ckpts=2,
                                      save_best="top1", rule="greater"))
