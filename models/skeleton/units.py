@@ -263,7 +263,8 @@ def fast_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     would be): each element is kept independently with probability ``1 - p`` and scaled by
     ``1 / (1 - p)``, as in ``F.dropout``.
 
-    The keep mask is ``uniform_[0, 1) >= p`` in ``x``'s dtype: one uniform draw per element,
+    The keep mask is ``uniform_[0, 1) >= p`` (drawn in ``x``'s dtype, in fp32 for bf16 inputs,
+    whose 8-bit mantissa would quantise the threshold): one uniform draw per element,
     which on the CPU costs about a quarter of the ``bernoulli_`` draw ``F.dropout`` makes
     (18 vs 84 ms for 6.3 M elements on one thread here); attention dropout on [windows,
     heads, tokens, tokens] score maps was a third of SkateFormer's training step.

@@ -21,9 +21,9 @@ class DataPreprocessor(BaseDataPreprocessor):
     when its tensors are already on the model's device.
 
     mmengine's ``BaseDataElement.to`` builds a new sample and deep-copies its meta
-    information even when nothing moves; on the CPU that was 13 % of a split-digits continual
-    run (one sample per image, ``benchmarks/results/continual_vs_avalanche.md``). Samples that
-    do move (CPU -> GPU) are copied as before.
+    information even when nothing moves; on the CPU that was ~13 % of the profile of a
+    split-digits continual run (one sample per image; docs/speed.md, "Continual loop vs
+    Avalanche"). Samples that do move (CPU -> GPU) are copied as before.
     """
 
     def cast_data(self, data):
