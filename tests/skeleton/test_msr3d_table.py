@@ -135,3 +135,17 @@ def test_curves_png_has_one_panel_per_validation_sweep(table, tmp_path):
     width, height = Image.open(png).size
     assert width > height > 100  # one panel
     assert [p.name for p in tmp_path.glob("*.png")] == ["curves.png"]  # no temporary left
+
+
+def test_validation_sweeps_are_listed_once_per_backbone(table):
+    """A second row of a backbone whose validation sweeps are a subset of the first's (an
+    earlier round of the same recipe) adds no second line."""
+    def row(name, commands):
+        return dict(backbone=name, validation=dict(
+            commands=commands, points=[dict(label="lr 0.1", last=50.0, best=60.0, seeds=[0])]))
+
+    lines = table._validation_section([row("SkateFormer (recipe)", ["a", "b", "c"]),
+                                       row("SkateFormer (first round)", ["a", "b"]),
+                                       row("ST-GCN (recipe)", ["d"])])
+    listed = [line for line in lines if line.startswith("- ")]
+    assert [line.split(":")[0] for line in listed] == ["- SkateFormer", "- ST-GCN"]
