@@ -111,6 +111,17 @@ def run_case(call, data: tuple, inner: int) -> dict:
     return dict(seconds=statistics.median(times), saved_mib=sum(saved.values()) / 2 ** 20)
 
 
+def row_stats(runs: list[dict], base: list[float]) -> dict:
+    """Median and range of a case's times over the rounds, its saved MiB, and its time over
+    the baseline's of the same round (paired: load drifts between rounds)."""
+    t = [x["seconds"] for x in runs]
+    ratios = [a / b for a, b in zip(t, base)]
+    return dict(ms=1000 * statistics.median(t), ms_min=1000 * min(t), ms_max=1000 * max(t),
+                mib=statistics.median(x["saved_mib"] for x in runs),
+                vs_dicece=statistics.median(ratios), vs_dicece_min=min(ratios),
+                vs_dicece_max=max(ratios))
+
+
 def value_check() -> dict:
     """Loss and gradient of the zoo's and MONAI's soft clDice on the same inputs."""
     import torch
@@ -173,27 +184,13 @@ def main(argv=None) -> dict:
     table: dict = {}
     for shape_name, per in runs.items():
         table[shape_name] = {}
+        base = [x["seconds"] for x in per["Dice + CE"]]
         for name, rs in per.items():
-            t = [x["seconds"] for x in rs]
-            m = [x["saved_mib"] for x in rs]
-            base = [x["seconds"] for x in per["Dice + CE"]]
-            table[shape_name][name] = dict(
-                ms=1000 * statistics.median(t), ms_min=1000 * min(t), ms_max=1000 * max(t),
-                mib=statistics.median(m),
-                # paired: this case over Dice + CE of the same round (load drifts between rounds)
-                vs_dicece=statistics.median(a / b for a, b in zip(t, base)),
-                vs_dicece_min=min(a / b for a, b in zip(t, base)),
-                vs_dicece_max=max(a / b for a, b in zip(t, base)))
+            table[shape_name][name] = row_stats(rs, base)
         if shape_name == STEP_SHAPE:
             base = [x["seconds"] for x in step_runs["U-Net step, Dice + CE"]]
             for name, rs in step_runs.items():
-                t = [x["seconds"] for x in rs]
-                table[shape_name][name] = dict(
-                    ms=1000 * statistics.median(t), ms_min=1000 * min(t),
-                    ms_max=1000 * max(t), mib=statistics.median(x["saved_mib"] for x in rs),
-                    vs_dicece=statistics.median(a / b for a, b in zip(t, base)),
-                    vs_dicece_min=min(a / b for a, b in zip(t, base)),
-                    vs_dicece_max=max(a / b for a, b in zip(t, base)))
+                table[shape_name][name] = row_stats(rs, base)
         zoo = [x["seconds"] for x in per["soft clDice (zoo)"]]
         ref = [x["seconds"] for x in per["soft clDice (MONAI)"]]
         table[shape_name]["zoo / MONAI clDice"] = dict(
