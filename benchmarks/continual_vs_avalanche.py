@@ -54,7 +54,7 @@ EPOCHS, BATCH, LR, MEMORY = 5, 64, 1e-3, 200
 
 
 # zoo ----------------------------------------------------------------------------------------
-def run_zoo(method: str, seed: int) -> tuple[np.ndarray, float, dict]:
+def run_zoo(method: str, seed: int, epochs: int = EPOCHS) -> tuple[np.ndarray, float, dict]:
     from mmengine.runner import Runner
 
     from zoo.runner_utils import load_config
@@ -65,7 +65,7 @@ def run_zoo(method: str, seed: int) -> tuple[np.ndarray, float, dict]:
             "train_cfg.save_checkpoints": False, "train_cfg.save_plots": False,
             "randomness.seed": seed,
             "default_hooks.logger.interval": 10_000, "log_level": "WARNING",
-            "train_cfg.epochs_per_task": EPOCHS,
+            "train_cfg.epochs_per_task": epochs,
             "experiment_name": f"{method}_{seed}"}, work_dir)
         runner = Runner.from_cfg(cfg)
         runner.train()
@@ -117,7 +117,8 @@ def class_il_row(model, test_x, test_y, task: int) -> list[float]:
             for j in range(task + 1)]
 
 
-def run_avalanche(method: str, seed: int, zoo_strategy: dict) -> tuple[np.ndarray, float]:
+def run_avalanche(method: str, seed: int, zoo_strategy: dict, epochs: int = EPOCHS
+                  ) -> tuple[np.ndarray, float]:
     from avalanche.benchmarks.scenarios.supervised import class_incremental_benchmark
     from avalanche.benchmarks.utils.classification_dataset import (
         _make_taskaware_tensor_classification_dataset as tensor_dataset,
@@ -133,7 +134,7 @@ def run_avalanche(method: str, seed: int, zoo_strategy: dict) -> tuple[np.ndarra
         class_order=list(range(10)), num_experiences=5)
     model = AvalancheSmallCNN()
     common = dict(model=model, optimizer=torch.optim.Adam(model.parameters(), lr=LR),
-                  criterion=nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=EPOCHS,
+                  criterion=nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=epochs,
                   eval_mb_size=256, device="cpu", evaluator=EvaluationPlugin(loggers=[]))
     if method == "FineTune":
         strategy = Naive(**common)
@@ -152,16 +153,15 @@ def run_avalanche(method: str, seed: int, zoo_strategy: dict) -> tuple[np.ndarra
 
 
 def main(argv=None) -> dict:
-    global EPOCHS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--methods", default="FineTune,ER,EWC,LwF")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per task")
     parser.add_argument("--out", default=None, help="results path without suffix")
     args = parser.parse_args(argv)
-    EPOCHS = args.epochs
+    epochs = args.epochs
     args.out = args.out or str(REPO / "benchmarks/results/continual_vs_avalanche") + (
-        "" if EPOCHS == 5 else f"_{EPOCHS}ep")
+        "" if epochs == EPOCHS else f"_{epochs}ep")
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
     import avalanche
@@ -177,8 +177,8 @@ def main(argv=None) -> dict:
     for method in args.methods.split(","):
         runs = {"zoo": [], "avalanche": []}
         for seed in range(args.repeats):
-            zoo_matrix, zoo_time, zoo_strategy = run_zoo(method, seed)
-            av_matrix, av_time = run_avalanche(method, seed, zoo_strategy)
+            zoo_matrix, zoo_time, zoo_strategy = run_zoo(method, seed, epochs)
+            av_matrix, av_time = run_avalanche(method, seed, zoo_strategy, epochs)
             for name, matrix, seconds in (("zoo", zoo_matrix, zoo_time),
                                           ("avalanche", av_matrix, av_time)):
                 runs[name].append(dict(seconds=seconds, **continual_metrics(matrix),
@@ -200,12 +200,12 @@ def main(argv=None) -> dict:
         rows.append(row)
     payload = dict(benchmark="split digits, zoo ContinualTrainLoop vs Avalanche",
                    avalanche_version=avalanche.__version__, torch_version=torch.__version__,
-                   repeats=args.repeats, epochs_per_task=EPOCHS, batch_size=BATCH, lr=LR,
+                   repeats=args.repeats, epochs_per_task=epochs, batch_size=BATCH, lr=LR,
                    memory=MEMORY, threads=1, rows=rows, protocol=__doc__)
     out = Path(args.out)
     atomic_write_bytes(out.with_suffix(".json"), json.dumps(payload, indent=2).encode())
     lines = [(f"# Split digits: zoo vs Avalanche {avalanche.__version__} (torch "
-              f"{torch.__version__}, {args.repeats} seeds, 1 thread, {EPOCHS} epochs per task)"),
+              f"{torch.__version__}, {args.repeats} seeds, 1 thread, {epochs} epochs per task)"),
              "", "Command: `uv run python benchmarks/continual_vs_avalanche.py "
              + " ".join(sys.argv[1:] if argv is None else argv) + "`", "",
              ("| method | zoo avg acc | Avalanche avg acc | zoo forgetting | Avalanche forgetting "

@@ -184,7 +184,7 @@ class SkateMSA(nn.Module):
             scores = (q @ k.transpose(-2, -1)) * scale
             if mask is not None:
                 scores = scores + mask
-            out = fast_dropout(scores.softmax(-1), self.attn_drop).to(v.dtype) @ v
+            out = fast_dropout(scores.softmax(-1), self.attn_drop) @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
         return out.transpose(1, 2).reshape(b, a, -1)
