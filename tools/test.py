@@ -17,6 +17,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
+from zoo.engine.distributed import close_process_group
 from zoo.evaluation.classification import confusion_matrix
 from zoo.evaluation.dump import load_predictions
 from zoo.pipelines import set_test_clips
@@ -144,6 +145,7 @@ def main(argv=None) -> dict:
             print(f"Confusion matrix written to {args.confusion}")
         if args.show_dir:
             print(f"Result PNGs written to {args.show_dir}")
+    close_process_group()
     return metrics
 
 

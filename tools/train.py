@@ -11,6 +11,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from zoo.engine.checkpoint_keys import add_checkpoint_key_check
+from zoo.engine.distributed import close_process_group
 from zoo.engine.inference_meta import add_inference_meta_hook
 from zoo.engine.runner_setup import finish_runner_setup
 from zoo.engine.tracking import apply_vis
@@ -71,6 +72,7 @@ def main(argv=None) -> dict:
         runner.logger.info(f"Final test metrics: {format_metrics(metrics)}")
         if runner.rank == 0:
             print(f"Final test: {format_metrics(metrics)}", flush=True)
+    close_process_group()
     return metrics
 
 

@@ -225,3 +225,16 @@ def init_cpu_process_group(launcher: str, backend: str = "gloo") -> bool:
         return False
     dist.init_process_group(backend=backend, init_method="env://")
     return True
+
+
+def close_process_group() -> None:
+    """End a distributed run cleanly: wait for every rank, then destroy the process group.
+
+    Without it each rank tears gloo down at interpreter exit on its own; a rank that exits
+    while its peer still holds the connection can abort in gloo's background thread
+    ("terminate called without an active exception", SIGABRT) after the job has finished,
+    and torchrun then reports the whole run as failed.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
