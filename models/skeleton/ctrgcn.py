@@ -29,6 +29,7 @@ from zoo.registry import MODELS
 from .graph import Graph
 from .units import (
     TemporalConv,
+    TemporalMaxPool,
     check_input,
     input_batchnorm,
     normalise_input,
@@ -143,7 +144,7 @@ class MultiScaleTemporalConv(nn.Module):
                                   TemporalConv(width, width, kernel_size, stride, d))
                     for d in dilations]
         branches.append(nn.Sequential(*entry(width),
-                                      nn.MaxPool2d((3, 1), (stride, 1), (1, 0)),
+                                      TemporalMaxPool(3, stride),
                                       nn.BatchNorm2d(width)))
         branches.append(nn.Sequential(nn.Conv2d(in_channels, last, 1, stride=(stride, 1)),
                                       nn.BatchNorm2d(last)))

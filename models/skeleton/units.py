@@ -5,8 +5,9 @@
   layout), :func:`normalise_input` (``[N, M, T, V, C]`` -> ``[N * M, C, T, V]`` through that
   BatchNorm) and :func:`stage_widths` (block widths from base width and inflation stages).
   Used by ST-GCN (Yan et al., AAAI 2018), CTR-GCN (Chen et al., ICCV 2021) and PYSKL's ST-GCN.
-* Temporal units: :class:`TemporalConv` (``kernel x 1`` conv + BN) and :func:`temporal_residual`
-  (the residual path of a block), shared by CTR-GCN and the PYSKL family.
+* Temporal units: :class:`TemporalConv` (``kernel x 1`` conv + BN), :func:`temporal_residual`
+  (the residual path of a block) and :class:`TemporalMaxPool` (the max-pool branch of the
+  multi-scale TCNs, without PyTorch's slow CPU kernel), shared by CTR-GCN and the PYSKL family.
 * The units of the ST-GCN family as re-implemented by PYSKL (Duan et al., "PYSKL: Towards Good
   Practices for Skeleton Action Recognition", ACM MM 2022) and MMAction2 1.x:
   :class:`AdaptiveGraphConv` — the spatial graph convolution of ST-GCN
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 EPS = 1e-4
 
@@ -102,6 +104,82 @@ class TemporalConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(self.conv(x))
+
+
+def _temporal_windows(x: torch.Tensor, kernel: int, stride: int) -> list[torch.Tensor]:
+    """The ``kernel`` strided views of ``x`` ([N, C, T, V], padded with -inf over time) whose
+    element-wise maximum is the ``kernel x 1`` max-pool with padding ``(kernel - 1) // 2``."""
+    pad = (kernel - 1) // 2
+    t_out = (x.shape[-2] + 2 * pad - kernel) // stride + 1
+    padded = F.pad(x, (0, 0, pad, pad), value=float("-inf"))
+    span = stride * (t_out - 1) + 1
+    return [padded[..., i:i + span:stride, :] for i in range(kernel)]
+
+
+def _window_max(windows: list[torch.Tensor]) -> torch.Tensor:
+    out = windows[0]
+    for w in windows[1:]:
+        out = torch.maximum(out, w)
+    return out
+
+
+class _TemporalMaxPoolFunction(torch.autograd.Function):
+    """Max over the temporal windows with max-pool's gradient: all of it to the first maximum
+    of each window (found again in backward from the saved input and output)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+        out = _window_max(_temporal_windows(x, kernel, stride))
+        ctx.save_for_backward(x, out)
+        ctx.kernel, ctx.stride = kernel, stride
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, out = ctx.saved_tensors
+        pad, time = (ctx.kernel - 1) // 2, x.shape[-2]
+        grad_in = grad.new_zeros((*grad.shape[:-2], time + 2 * pad, grad.shape[-1]))
+        span = ctx.stride * (grad.shape[-2] - 1) + 1
+        unclaimed, firsts = torch.ones_like(out, dtype=torch.bool), []
+        for window in _temporal_windows(x, ctx.kernel, ctx.stride):
+            firsts.append((window == out) & unclaimed)
+            unclaimed &= ~firsts[-1]
+        # added in max-pool's order (increasing output time for each input element), so fp32
+        # gradients are bit-identical to nn.MaxPool2d's
+        for i in reversed(range(ctx.kernel)):
+            grad_in[..., i:i + span:ctx.stride, :] += grad * firsts[i]
+        return grad_in[..., pad:pad + time, :], None, None
+
+
+class TemporalMaxPool(nn.Module):
+    """``kernel x 1`` max-pool over time with stride ``(stride, 1)`` and padding
+    ``((kernel - 1) // 2, 0)``: the values and gradients of ``nn.MaxPool2d`` with those
+    arguments (the max-pool branch of CTR-GCN's and STGCN++'s multi-scale TCN).
+
+    PyTorch's CPU kernel for this window shape is slow (15 ms for [8, 64, 64, 25] on one
+    thread here, 13 % of CTR-GCN's bf16 inference); written as the maximum of ``kernel``
+    shifted views it costs under 1 ms without gradients, and about half of max-pool's time
+    with them (the custom backward sends the gradient to the first maximum of each window, as
+    max-pool does).
+    Under ONNX export it is the ordinary max-pool operator.
+    """
+
+    def __init__(self, kernel_size: int = 3, stride: int = 1):
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"temporal max-pool needs an odd kernel size, got {kernel_size}")
+        self.kernel_size, self.stride = kernel_size, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, s = self.kernel_size, self.stride
+        if torch.onnx.is_in_onnx_export():
+            return F.max_pool2d(x, (k, 1), (s, 1), ((k - 1) // 2, 0))
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _TemporalMaxPoolFunction.apply(x, k, s)
+        return _window_max(_temporal_windows(x, k, s))
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
 def temporal_residual(in_channels: int, out_channels: int, stride: int, residual: bool,
@@ -217,7 +295,7 @@ def _branch(in_channels: int, channels: int, cfg, stride: int) -> nn.Module:
     entry = [nn.Conv2d(in_channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU()]
     if cfg[0] == "max":
         k = int(cfg[1])
-        return nn.Sequential(*entry, nn.MaxPool2d((k, 1), (stride, 1), ((k - 1) // 2, 0)))
+        return nn.Sequential(*entry, TemporalMaxPool(k, stride))
     kernel, dilation = int(cfg[0]), int(cfg[1])
     return nn.Sequential(*entry, TemporalUnit(channels, channels, kernel, stride, dilation,
                                               norm=False))

@@ -5,6 +5,7 @@ from torch import nn
 from zoo.models.skeleton import CTRGCN, STGCN, PysklSTGCN
 from zoo.models.skeleton.units import (
     TemporalConv,
+    TemporalMaxPool,
     TemporalUnit,
     check_input,
     fast_dropout,
@@ -98,3 +99,32 @@ def test_fast_dropout_keep_rate_scale_and_gradient():
     assert fast_dropout(x, 0.0) is x
     with pytest.raises(ValueError, match="dropout probability"):
         fast_dropout(x, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("kernel, stride, frames", [(3, 1, 16), (3, 2, 16), (3, 2, 15),
+                                                    (5, 1, 9), (5, 2, 7)])
+def test_temporal_max_pool_is_max_pool2d_in_values_and_gradients(dtype, kernel, stride, frames):
+    torch.manual_seed(0)
+    # after a ReLU, as in the multi-scale TCN branches: many windows tie at 0, and coarse
+    # integer values make ties between positive values common too
+    base = torch.relu(torch.randint(-3, 4, (2, 5, frames, 4)).to(dtype))
+    reference = nn.MaxPool2d((kernel, 1), (stride, 1), ((kernel - 1) // 2, 0))
+    pool = TemporalMaxPool(kernel, stride)
+    # the sums of overlapping windows are made in max-pool's order: bit-identical gradients,
+    # so models trained with either are trained identically
+    grad_out = torch.randn(reference(base).shape).to(dtype)
+    x_ref, x = base.clone().requires_grad_(), base.clone().requires_grad_()
+    expected = reference(x_ref)
+    out = pool(x)
+    assert out.dtype == dtype and torch.equal(out, expected)
+    expected.backward(grad_out)
+    out.backward(grad_out)
+    assert torch.equal(x.grad, x_ref.grad)  # all of it to the first maximum, ties included
+    with torch.no_grad():  # the inference path (shifted maxima, no index)
+        assert torch.equal(pool(base), reference(base))
+
+
+def test_temporal_max_pool_rejects_even_kernels():
+    with pytest.raises(ValueError, match="odd kernel"):
+        TemporalMaxPool(4)
