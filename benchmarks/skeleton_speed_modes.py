@@ -214,6 +214,7 @@ def main(argv=None) -> dict:
     for name in args.models:
         result["models"][name] = run_model(name, official.get(name), args)
         result["loadavg"] = f"{load_before[0]:.1f} / {os.getloadavg()[0]:.1f} (1 min)"
+        result["cores"] = os.cpu_count()
         print(name, json.dumps({k: {m: round(v["clips_per_s"], 2) for m, v in d.items()}
                                 for k, d in result["models"][name].items()
                                 if k in ("infer", "train")}), flush=True)
@@ -228,8 +229,9 @@ def _markdown(result: dict) -> str:
              f"({result['threads']} thread, batch {result['batch']}, NTU size; median of "
              f"{result['repeats']} runs, {result['clock']} clock)", "",
              f"Command: `{result['command']}`", "",
-             f"The machine was shared with other jobs during the run (load average before / "
-             f"after: {result.get('loadavg', 'n/a')} on 2 cores); the modes were interleaved "
+             f"Load average before / after the run: {result.get('loadavg', 'n/a')} on "
+             f"{result.get('cores', 'n/a')} cores (above 1: other jobs shared the machine); "
+             f"the modes were interleaved "
              f"repeat by repeat, and the {result['clock']} clock counts this process's CPU "
              f"time, so the ratios are comparable; the spread (min-max clips/s) is given.", ""]
     for kind, title in (("infer", "Inference"), ("train", "Training step (forward, backward, "
