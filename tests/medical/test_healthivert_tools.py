@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 import torch
 from zoo.models.medical.healthivert_gan import HealthiVertGAN
@@ -72,3 +73,49 @@ def test_benchmark_prepares_held_out_phantoms_like_the_config(tmp_path, config, 
     assert (dataset.curved, dataset.straighten) == (curved, curved)
     sample = dataset[0]
     assert sample["inputs"]["masked"].shape[-2:] == (data_cfg.crop_size, data_cfg.crop_size)
+
+
+def _tracking_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("healthivert_height_tracking",
+                                                  "benchmarks/healthivert_height_tracking.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_result(tmp_path, synthesised):
+    """Benchmark-shaped result over 4 one-spine cases whose target heights are 22, 24, 26, 28."""
+    vertebrae = []
+    for case, true in enumerate((22.0, 24.0, 26.0, 28.0)):
+        folder = tmp_path / f"case_{case:04d}"
+        folder.mkdir()
+        spine = [dict(label=k, healthy_height_mm=true + (k - 19), concavity_superior_mm=0.5,
+                      concavity_inferior_mm=0.5 + case, sagittal_tilt_deg=case,
+                      coronal_tilt_deg=-case) for k in (18, 19, 20)]
+        (folder / "meta.json").write_text(json.dumps(dict(vertebrae=spine)))
+        vertebrae.append(dict(case_id=case, label=19, grade=case % 2,
+                              height_syn=dict(whole=synthesised(true)),
+                              height_true=dict(whole=true)))
+    return dict(data_root=str(tmp_path), vertebrae=vertebrae)
+
+
+def test_height_tracking_tells_a_constant_generator_from_a_tracking_one(tmp_path):
+    ht = _tracking_module()
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    constant = ht.tracking(ht.vertebra_rows(_fake_result(tmp_path / "a", lambda h: 25.5)))
+    assert constant["syn_sd"] == 0 and np.isnan(constant["r_syn_true"])
+    assert abs(constant["slope"]) < 1e-9 and abs(constant["bias"] - 0.5) < 1e-9
+    assert constant["r_bias_true height"] == pytest.approx(-1.0)  # bias mirrors the height
+    assert constant["r_true_neighbours"] == pytest.approx(1.0)  # neighbours: true +- 1 mm
+    assert constant["bias_by_grade"] == {0: pytest.approx(1.5), 1: pytest.approx(-0.5)}
+    tracking = ht.tracking(ht.vertebra_rows(_fake_result(tmp_path / "b", lambda h: h + 1.0)))
+    assert tracking["slope"] == pytest.approx(1.0) and tracking["r_syn_true"] == pytest.approx(1)
+    assert tracking["bias"] == pytest.approx(1.0)
+
+
+def test_height_tracking_names_a_missing_meta_file(tmp_path):
+    ht = _tracking_module()
+    result = dict(data_root=str(tmp_path), vertebrae=[dict(case_id=7, label=19)])
+    with pytest.raises(FileNotFoundError, match="case_0007/meta.json"):
+        ht.vertebra_rows(result)
