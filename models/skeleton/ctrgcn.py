@@ -87,7 +87,7 @@ class CTRGC(nn.Module):
         q = self.conv4(rel)  # [N, C', V, V]
         if torch.is_tensor(alpha):  # under bf16 autocast, stay bf16: the fp32 parameters
             # would promote q to fp32 and cost two fp32 passes plus a cast back before the
-            # einsum (~10 % of CTR-GCN's bf16 inference); a no-op in fp32
+            # einsum (~9 % of CTR-GCN's bf16 inference); a no-op in fp32
             alpha, A = alpha.to(q.dtype), A.to(q.dtype)
         q = q * alpha + A[None, None]
         if self.variant == "pyskl":

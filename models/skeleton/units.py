@@ -137,8 +137,8 @@ class _TemporalMaxPoolFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, out = ctx.saved_tensors
-        pad, time = (ctx.kernel - 1) // 2, x.shape[-2]
-        grad_in = grad.new_zeros((*grad.shape[:-2], time + 2 * pad, grad.shape[-1]))
+        pad, frames = (ctx.kernel - 1) // 2, x.shape[-2]
+        grad_in = grad.new_zeros((*grad.shape[:-2], frames + 2 * pad, grad.shape[-1]))
         span = ctx.stride * (grad.shape[-2] - 1) + 1
         unclaimed, firsts = torch.ones_like(out, dtype=torch.bool), []
         for window in _temporal_windows(x, ctx.kernel, ctx.stride):
@@ -148,7 +148,7 @@ class _TemporalMaxPoolFunction(torch.autograd.Function):
         # gradients are bit-identical to nn.MaxPool2d's
         for i in reversed(range(ctx.kernel)):
             grad_in[..., i:i + span:ctx.stride, :] += grad * firsts[i]
-        return grad_in[..., pad:pad + time, :], None, None
+        return grad_in[..., pad:pad + frames, :], None, None
 
 
 class TemporalMaxPool(nn.Module):
