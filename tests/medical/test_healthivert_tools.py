@@ -48,13 +48,16 @@ def test_show_dir_without_a_show_hook_is_named(tmp_path):
         show_hook(cfg, str(tmp_path), 2, "configs/image/smallcnn_digits.py")
 
 
-def _benchmark_module():
+def _script_module(path: str = "benchmarks/healthivert_phantom.py"):
     import importlib.util
-    spec = importlib.util.spec_from_file_location("healthivert_benchmark",
-                                                  "benchmarks/healthivert_phantom.py")
+    spec = importlib.util.spec_from_file_location(path.rsplit("/", 1)[-1][:-3], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _benchmark_module():
+    return _script_module()
 
 
 @pytest.mark.parametrize("config, curved", [(CONFIG, True),
@@ -76,12 +79,7 @@ def test_benchmark_prepares_held_out_phantoms_like_the_config(tmp_path, config, 
 
 
 def _tracking_module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("healthivert_height_tracking",
-                                                  "benchmarks/healthivert_height_tracking.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _script_module("benchmarks/healthivert_height_tracking.py")
 
 
 def _fake_result(tmp_path, synthesised):
