@@ -68,3 +68,20 @@ def test_two_gloo_processes_match_one_process_with_double_batch(tmp_path):
 
 def assert_within_tolerance(actual, expected, key):
     torch.testing.assert_close(actual.float(), expected.float(), atol=2e-4, rtol=1e-3, msg=key)
+
+
+def test_close_process_group_ends_the_group_and_is_a_no_op_without_one():
+    # in a child process, so that this test process keeps no process-group state
+    code = (
+        "import torch.distributed as dist\n"
+        "from zoo.engine.distributed import close_process_group\n"
+        "close_process_group()\n"  # no group yet: nothing to do
+        f"dist.init_process_group('gloo', init_method='tcp://127.0.0.1:{free_port()}', "
+        "rank=0, world_size=1)\n"
+        "assert dist.is_initialized()\n"
+        "close_process_group()\n"
+        "assert not dist.is_initialized()\n"
+        "print('closed')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    assert out.returncode == 0 and "closed" in out.stdout, out.stderr[-2000:]
