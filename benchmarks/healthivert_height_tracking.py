@@ -3,8 +3,9 @@
 
 Per run: spread of the synthesised and the true pre-fracture heights (whole-body, mm), the
 slope and Pearson r of synthesised on true height, the mean bias and what it correlates with
-(true height, endplate concavity, sagittal / coronal tilt), and how well the neighbours' own
-healthy heights predict the target's (the context a generator can read around the band).
+(true height, endplate concavity, sagittal / coronal tilt), how well the neighbours' own
+healthy heights predict the target's (the context a generator can read around the band), and
+the spread of the generator's SHRM height output.
 A generator that ignores the context has slope ~0 and a bias that mirrors the true height.
 
 Example::
@@ -52,6 +53,7 @@ def vertebra_rows(result: dict) -> list[dict]:
                       if 0 <= k < len(spine)]
         m = spine[i]
         rows.append({"syn": v["height_syn"]["whole"], "true": v["height_true"]["whole"],
+                     "shrm": v.get("shrm_height_mm", float("nan")),
                      "neighbours": float(np.mean(neighbours)),
                      "concavity": m["concavity_superior_mm"] + m["concavity_inferior_mm"],
                      "sagittal tilt": abs(m["sagittal_tilt_deg"]),
@@ -68,7 +70,8 @@ def tracking(rows: list[dict]) -> dict:
            "syn_sd": float(syn.std()), "slope": float(np.polyfit(true, syn, 1)[0]),
            "r_syn_true": _pearson(syn, true), "bias": float(bias.mean()),
            "r_true_neighbours": _pearson(true, [r["neighbours"] for r in rows]),
-           "r_syn_neighbours": _pearson(syn, [r["neighbours"] for r in rows])}
+           "r_syn_neighbours": _pearson(syn, [r["neighbours"] for r in rows]),
+           "shrm_sd": float(np.std([r["shrm"] for r in rows]))}
     for name in CORRELATES:
         values = true if name == "true height" else [r[name] for r in rows]
         out[f"r_bias_{name}"] = _pearson(bias, values)
@@ -83,7 +86,8 @@ COLUMNS = (("true height sd", "true_sd"), ("synth. height sd", "syn_sd"),
            ("r bias, concavity", "r_bias_concavity"),
            ("r bias, sagittal tilt", "r_bias_sagittal tilt"),
            ("r true, neighbours' heights", "r_true_neighbours"),
-           ("r synth., neighbours' heights", "r_syn_neighbours"))
+           ("r synth., neighbours' heights", "r_syn_neighbours"),
+           ("SHRM height sd", "shrm_sd"))
 
 
 def markdown(runs: dict[str, dict], command: str) -> str:
@@ -92,7 +96,9 @@ def markdown(runs: dict[str, dict], command: str) -> str:
              "Whole-body heights (mm) of the benchmarked target vertebrae: synthesised (from "
              "the generated mask) and true (pre-fracture mask), per run; neighbours' heights: "
              "the mean recorded healthy height of the vertebrae above and below (phantom "
-             "meta.json), the context a generator sees around the band.", "",
+             "meta.json), the context a generator sees around the band. SHRM height: the "
+             "generator's own height output (fine stage, mm), which sets how many rows of the "
+             "composite the synthesised vertebra gets.", "",
              "| run | " + " | ".join(c for c, _ in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for name, t in runs.items():

@@ -94,7 +94,7 @@ def _fake_result(tmp_path, synthesised):
         (folder / "meta.json").write_text(json.dumps(dict(vertebrae=spine)))
         vertebrae.append(dict(case_id=case, label=19, grade=case % 2,
                               height_syn=dict(whole=synthesised(true)),
-                              height_true=dict(whole=true)))
+                              height_true=dict(whole=true), shrm_height_mm=synthesised(true)))
     return dict(data_root=str(tmp_path), vertebrae=vertebrae)
 
 
@@ -107,9 +107,11 @@ def test_height_tracking_tells_a_constant_generator_from_a_tracking_one(tmp_path
     assert constant["r_bias_true height"] == pytest.approx(-1.0)  # bias mirrors the height
     assert constant["r_true_neighbours"] == pytest.approx(1.0)  # neighbours: true +- 1 mm
     assert constant["bias_by_grade"] == {0: pytest.approx(1.5), 1: pytest.approx(-0.5)}
+    assert constant["shrm_sd"] == 0
     tracking = ht.tracking(ht.vertebra_rows(_fake_result(tmp_path / "b", lambda h: h + 1.0)))
     assert tracking["slope"] == pytest.approx(1.0) and tracking["r_syn_true"] == pytest.approx(1)
     assert tracking["bias"] == pytest.approx(1.0)
+    assert tracking["shrm_sd"] == pytest.approx(np.std([23.0, 25.0, 27.0, 29.0]))
 
 
 def test_height_tracking_names_a_missing_meta_file(tmp_path):
