@@ -44,14 +44,27 @@ def _dilated(c: int, dilations: Sequence[int]) -> nn.Sequential:
 
 
 class HeightHead(nn.Module):
-    """SHRM head: global average pool -> linear -> sigmoid (fraction of the maximum height)."""
+    """SHRM head: global average pool -> linear -> sigmoid (fraction of the maximum height),
+    as the official code.
 
-    def __init__(self, channels: int):
+    ``rows=R`` (a zoo option, not the paper's) averages over the width only, into ``R`` row
+    bins, so the linear layer sees where along the spine axis the features lie; on the
+    phantoms the official head's output settles at the training mean (docs/healthivert.md).
+    """
+
+    def __init__(self, channels: int, rows: int | None = None):
         super().__init__()
-        self.fc = nn.Linear(channels, 1)
+        if rows is not None and rows < 1:
+            raise ValueError(f"SHRM height head: rows must be >= 1 or None, got {rows}")
+        self.rows = rows
+        self.fc = nn.Linear(channels * (rows or 1), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.fc(x.mean(dim=(2, 3)))).squeeze(1)
+        if self.rows is None:
+            pooled = x.mean(dim=(2, 3))
+        else:
+            pooled = F.adaptive_avg_pool2d(x, (self.rows, 1)).flatten(1)
+        return torch.sigmoid(self.fc(pooled)).squeeze(1)
 
 
 def _position(slice_ratio: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -62,14 +75,15 @@ def _position(slice_ratio: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class CoarseGenerator(nn.Module):
     """Stage 1: coarse CT, segmentation of adjacent vertebrae, height; HGAM in the decoder."""
 
-    def __init__(self, cnum: int = 16, dilations: Sequence[int] = (2, 4, 8, 16)):
+    def __init__(self, cnum: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
+                 height_rows: int | None = None):
         super().__init__()
         c = cnum
         self.encoder = nn.Sequential(
             GenConv(3, c, 5), GenConv(c, 2 * c, 3, 2), GenConv(2 * c, 2 * c),
             GenConv(2 * c, 4 * c, 3, 2), GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c),
             _dilated(4 * c, dilations))
-        self.height = HeightHead(4 * c)
+        self.height = HeightHead(4 * c, height_rows)
         self.mid = nn.Sequential(GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c))
         self.fuse_half = GenConv(4 * c + 1, 4 * c)  # + heat map at 1/2 resolution
         self.dec_half = nn.Sequential(GenConv(4 * c, 2 * c), GenConv(2 * c, 2 * c))
@@ -142,7 +156,7 @@ class FineGenerator(nn.Module):
     height (SHRM)."""
 
     def __init__(self, cnum: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
-                 attention: dict | None = None):
+                 attention: dict | None = None, height_rows: int | None = None):
         super().__init__()
         c = cnum
         self.conv_branch = nn.Sequential(
@@ -154,7 +168,7 @@ class FineGenerator(nn.Module):
         self.attention = ContextualAttention(**(attention or {}))
         self.att_out = nn.Sequential(GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c))
         self.merge = GenConv(8 * c, 4 * c)
-        self.height = HeightHead(4 * c)
+        self.height = HeightHead(4 * c, height_rows)
         self.dec = nn.Sequential(GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c))
         self.dec_half = nn.Sequential(GenConv(4 * c, 2 * c), GenConv(2 * c, 2 * c))
         self.dec_full = nn.Sequential(GenConv(2 * c, c), GenConv(c, c // 2))
@@ -181,14 +195,15 @@ class HealthiVertGenerator(nn.Module):
     ``forward(masked, mask, attention, slice_ratio)`` with images [N, 1, H, W] (H, W divisible
     by 8), ``attention`` = 1 - heat map, ``slice_ratio`` [N]. Returns a dict with
     ``coarse_seg``, ``coarse_image``, ``coarse_height``, ``fine_seg``, ``fine_image``,
-    ``fine_height`` (heights as fractions of the maximum height).
+    ``fine_height`` (heights as fractions of the maximum height). ``height_rows``: see
+    :class:`HeightHead` (None: the official global pool).
     """
 
     def __init__(self, ngf: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
-                 attention: dict | None = None):
+                 attention: dict | None = None, height_rows: int | None = None):
         super().__init__()
-        self.coarse = CoarseGenerator(ngf, dilations)
-        self.fine = FineGenerator(ngf, dilations, attention)
+        self.coarse = CoarseGenerator(ngf, dilations, height_rows)
+        self.fine = FineGenerator(ngf, dilations, attention, height_rows)
 
     def forward(self, masked, mask, attention, slice_ratio) -> dict[str, torch.Tensor]:
         if masked.shape[-1] % 8 or masked.shape[-2] % 8:

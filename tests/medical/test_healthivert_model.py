@@ -159,3 +159,22 @@ def test_config_is_valid():
     cfg = Config.fromfile("configs/medical/healthivert_phantom.py")
     check_config(cfg)
     assert set(cfg.optim_wrapper) >= {"generator", "discriminator", "constructor"}
+
+
+def test_height_head_rows_option_sees_vertical_position_the_global_pool_cannot():
+    from zoo.models.medical.healthivert_nets import HeightHead
+
+    torch.manual_seed(0)
+    x = torch.zeros(1, 4, 16, 8)
+    x[:, :, :4] = 1.0  # features in the top rows ...
+    flipped = x.flip(2)  # ... or the same features in the bottom rows
+    official, rows = HeightHead(4), HeightHead(4, rows=16)
+    assert torch.equal(official(x), official(flipped))  # one pooled vector for both
+    assert not torch.allclose(rows(x), rows(flipped))
+    assert rows.fc.in_features == 4 * 16 and rows(x).shape == (1,)
+    # the generator option reaches both stages; the default is the official head
+    gen = HealthiVertGenerator(ngf=8, height_rows=16)
+    assert gen.coarse.height.rows == gen.fine.height.rows == 16
+    assert HealthiVertGenerator(ngf=8).fine.height.rows is None
+    with pytest.raises(ValueError, match="rows must be >= 1"):
+        HeightHead(4, rows=0)
