@@ -25,15 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from zoo.fileio import atomic_write_bytes
+from zoo.medical.metrics import pearson_r
 
 CORRELATES = ("true height", "concavity", "sagittal tilt", "coronal tilt")
-
-
-def _pearson(a, b) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if a.std() == 0 or b.std() == 0:  # a constant has no correlation
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def vertebra_rows(result: dict) -> list[dict]:
@@ -68,13 +62,13 @@ def tracking(rows: list[dict]) -> dict:
     out = {"vertebrae": len(rows), "true_mean": float(true.mean()),
            "true_sd": float(true.std()), "syn_mean": float(syn.mean()),
            "syn_sd": float(syn.std()), "slope": float(np.polyfit(true, syn, 1)[0]),
-           "r_syn_true": _pearson(syn, true), "bias": float(bias.mean()),
-           "r_true_neighbours": _pearson(true, [r["neighbours"] for r in rows]),
-           "r_syn_neighbours": _pearson(syn, [r["neighbours"] for r in rows]),
+           "r_syn_true": pearson_r(syn, true), "bias": float(bias.mean()),
+           "r_true_neighbours": pearson_r(true, [r["neighbours"] for r in rows]),
+           "r_syn_neighbours": pearson_r(syn, [r["neighbours"] for r in rows]),
            "shrm_sd": float(np.std([r["shrm"] for r in rows]))}
     for name in CORRELATES:
         values = true if name == "true height" else [r[name] for r in rows]
-        out[f"r_bias_{name}"] = _pearson(bias, values)
+        out[f"r_bias_{name}"] = pearson_r(bias, values)
     out["bias_by_grade"] = {g: float(bias[[r["grade"] == g for r in rows]].mean())
                             for g in sorted({r["grade"] for r in rows})}
     return out

@@ -27,7 +27,7 @@ from zoo.datasets.medical.healthivert_dataset import HealthiVertPhantomDataset
 from zoo.fileio import atomic_write_bytes
 from zoo.medical.grading import grade_cross_validation
 from zoo.medical.healthivert_eval import load_healthivert, plot_healthivert_demo, predict_dataset
-from zoo.medical.metrics import aggregate_vertebrae, summarise
+from zoo.medical.metrics import aggregate_vertebrae, pearson_r, summarise
 from zoo.medical.rhlv import SECTIONS
 
 
@@ -53,10 +53,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
-
-
 def oracle(roots: list[str]) -> dict:
     """3-D RHLV of every phantom target from its true pre-fracture mask, and SVM grading."""
     from zoo.medical.rhlv import rhlv_from_files
@@ -78,7 +74,7 @@ def oracle(roots: list[str]) -> dict:
     return dict(cases=names, num_vertebrae=len(names),
                 grade_counts=np.bincount(grades, minlength=4).tolist(),
                 rhlv_mae=float(np.abs(feats - planted).mean()),
-                rhlv_pearson_r=_pearson(feats, planted),
+                rhlv_pearson_r=pearson_r(feats, planted),
                 grading=grade_cross_validation(feats, grades))
 
 
@@ -147,8 +143,8 @@ def evaluate(model, dataset, data_cfg, args, out: str, start: float) -> dict:
                                   for i, s in enumerate(SECTIONS)},
         height_bias_mm=float((syn_h - true_h).mean()),
         no_synthesis_height_mae_mm=float(np.abs(ori_h - true_h).mean()),
-        rhlv_pearson_r_syn=_pearson(rhlv_syn, planted),
-        rhlv_pearson_r_true_mask=_pearson(rhlv_true, planted),
+        rhlv_pearson_r_syn=pearson_r(rhlv_syn, planted),
+        rhlv_pearson_r_true_mask=pearson_r(rhlv_true, planted),
         grading_syn=grade_cross_validation(rhlv_syn, grades),
         grading_true_mask=grade_cross_validation(rhlv_true, grades),
         seconds=round(time.time() - start, 1), vertebrae=rows)

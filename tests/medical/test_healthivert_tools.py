@@ -56,17 +56,13 @@ def _script_module(path: str = "benchmarks/healthivert_phantom.py"):
     return module
 
 
-def _benchmark_module():
-    return _script_module()
-
-
 @pytest.mark.parametrize("config, curved", [(CONFIG, True),
                                             ("configs/medical/healthivert_phantom_straight.py",
                                              False)])
 def test_benchmark_prepares_held_out_phantoms_like_the_config(tmp_path, config, curved):
     from mmengine.config import Config
 
-    bench = _benchmark_module()
+    bench = _script_module()
     data_cfg = Config.fromfile(config).test_dataloader.dataset
     dataset = bench.held_out_dataset(data_cfg, str(tmp_path / "bench"), cases=1, seed=3)
     case = tmp_path / "bench" / "case_0000"

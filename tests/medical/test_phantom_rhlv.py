@@ -153,3 +153,13 @@ def test_section_heights_hand_case():
     assert res.rhlv["anterior"] == pytest.approx(0.5, abs=1e-6)
     assert res.rhlv["posterior"] == pytest.approx(0.0, abs=1e-6)
     assert json.dumps(res.rhlv)  # plain floats
+
+
+def test_pearson_r_hand_case_and_constant_input():
+    from zoo.medical.metrics import pearson_r
+
+    # x = 1..4, y = 2x + 1 plus a flip of the last two: r = 0.8 by hand
+    # (deviations -1.5 -0.5 0.5 1.5 against -3 -1 3 1: 8 / sqrt(5 * 20))
+    assert abs(pearson_r([1, 2, 3, 4], [3, 5, 9, 7]) - 0.8) < 1e-12
+    assert abs(pearson_r([[1, 2], [3, 4]], [[2, 4], [6, 8]]) - 1.0) < 1e-12  # flattened
+    assert pearson_r([1, 1, 1], [1, 2, 3]) != pearson_r([1, 1, 1], [1, 2, 3])  # NaN

@@ -41,6 +41,15 @@ def aggregate_vertebrae(predictions: list[dict], min_rel_height: float = 0.64) -
     return rows
 
 
+def pearson_r(a, b) -> float:
+    """Pearson correlation of two equally sized arrays (flattened); NaN when either is
+    constant, where no correlation is defined."""
+    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def summarise(rows: list[dict]) -> dict:
     """Height MAE (mm), RHLV MAE and Pearson r against the planted section losses."""
     syn_h = np.array([[r["height_syn"][s] for s in SECTIONS] for r in rows])
@@ -55,7 +64,7 @@ def summarise(rows: list[dict]) -> dict:
                shrm_height_mae_mm=float(np.abs(shrm - whole_true).mean()),
                rhlv_mae=float(np.abs(rhlv - planted).mean()))
     if rhlv.size > 2 and planted.std() > 0 and rhlv.std() > 0:
-        out["rhlv_pearson_r"] = float(np.corrcoef(rhlv.ravel(), planted.ravel())[0, 1])
+        out["rhlv_pearson_r"] = pearson_r(rhlv, planted)
     return out
 
 
