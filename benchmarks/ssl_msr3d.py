@@ -6,8 +6,18 @@ training subjects, labels unused), then
 
 * linear evaluation (``stgcn_msr3d_linear.py``) of the pre-trained and of a random encoder;
 * weighted k-NN (``tools/ssl_knn.py``, k = 20) of both;
-* fine-tuning with a class-balanced 10 % of the labels (``stgcn_msr3d_semi10.py``, the
-  label draw seeded by the seed) from the pre-trained encoder and from scratch.
+* fine-tuning with a class-balanced 1 % and 10 % of the labels (``stgcn_msr3d_semi1.py``,
+  ``stgcn_msr3d_semi10.py``, the label draw seeded by the seed) from the pre-trained encoder
+  and from scratch.
+
+``--protocol val`` chooses pre-training hyper-parameters without the test subjects: the
+linear classifier and the k-NN memory bank see training subjects 1, 3, 5, 7 and are scored on
+the held-out training subject 9 (``stgcn_msr3d_linear_val.py``); the pre-training itself is
+the same run as the test protocol's (every training subject, labels unused), so its cached
+checkpoint serves both. ``--pretrain-options`` gives a variant of a method its own row and
+pre-training folder, e.g. HaLP's mu::
+
+    ... --protocol val --methods HaLP --pretrain-options model.halp_loss.loss_weight=0.5
 
 Every run is a ``tools/train.py`` / ``tools/ssl_knn.py`` process; each finished cell is
 cached as JSON in ``--cache-dir`` (a run can be stopped and resumed). The table (mean ± std
@@ -42,7 +52,9 @@ METHODS = {"HiCLR": "configs/selfsup/hiclr_stgcn_msr3d_pretrain.py",
            "HaLP": "configs/selfsup/halp_stgcn_msr3d_pretrain.py",
            "MoCo": "configs/selfsup/moco_stgcn_msr3d_pretrain.py"}
 LINEAR = "configs/selfsup/stgcn_msr3d_linear.py"
-SEMI = "configs/selfsup/stgcn_msr3d_semi10.py"
+LINEAR_VAL = "configs/selfsup/stgcn_msr3d_linear_val.py"
+SEMI = {"semi1": "configs/selfsup/stgcn_msr3d_semi1.py",
+        "semi10": "configs/selfsup/stgcn_msr3d_semi10.py"}
 # Papers' NTU-60 cross-subject linear evaluation (a different, 40x larger data set).
 PAPERS = {"HiCLR": "77.3 (joint, GCN; official repository README, JHang2020/HiCLR)",
           "HaLP": "not quoted (the paper's table could not be checked from here; "
@@ -56,6 +68,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--protocol", choices=("test", "val"), default="test",
+                   help="test: the even subjects (report once); val: held-out training "
+                        "subject 9, linear and k-NN only (for choosing hyper-parameters)")
+    p.add_argument("--pretrain-options", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="--cfg-options for the methods' pre-training; the rows are named "
+                        "'<method> (<options>)' and pre-trained in their own folders")
     p.add_argument("--data-root", default=osp.join(ROOT, "..", "shared", "data", "msr_action3d"))
     p.add_argument("--pretrain-epochs", type=int, default=None, help="default: the config's")
     p.add_argument("--eval-epochs", type=int, default=None, help="default: the configs'")
@@ -69,8 +87,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--table-only", action="store_true",
                    help="write the table from the cached cells only (missing ones left out)")
     p.add_argument("--cache-dir", default=osp.join(ROOT, "work_dirs", "ssl_msr3d"))
-    p.add_argument("--out", default=osp.join(ROOT, "benchmarks", "results", "ssl_msr3d"))
-    return p.parse_args(argv)
+    p.add_argument("--out", default=None,
+                   help="default: benchmarks/results/ssl_msr3d (test) or ssl_msr3d_val (val)")
+    args = p.parse_args(argv)
+    if args.out is None:
+        args.out = osp.join(ROOT, "benchmarks", "results",
+                            "ssl_msr3d" + ("_val" if args.protocol == "val" else ""))
+    return args
 
 
 def run(cmd: list[str], log: str) -> str:
@@ -122,25 +145,31 @@ def cell(cache: str, name: str, compute, *args) -> float:
     return value
 
 
+def variant(args, method: str) -> tuple[str, str]:
+    """The table row and the folder tag of ``method`` with ``--pretrain-options``."""
+    if not args.pretrain_options:
+        return method, method
+    options = " ".join(args.pretrain_options)
+    return f"{method} ({options})", method + "_" + re.sub(r"[^A-Za-z0-9.=-]+", "_", options)
+
+
 def pretrain(args, method: str, seed: int) -> str:
-    work = osp.join(args.cache_dir, f"pretrain_{method}_s{seed}")
-    ckpt = osp.join(work, "last_checkpoint")
+    name = f"pretrain_{variant(args, method)[1]}_s{seed}"
+    ckpt = osp.join(args.cache_dir, name, "last_checkpoint")
     if not osp.exists(ckpt):
-        opts = [f"randomness.seed={seed}",
-                f"train_dataloader.dataset.data_root={args.data_root}",
-                *schedule(args.pretrain_epochs), *encoder(args, METHODS[method])]
-        run(["tools/train.py", METHODS[method], "--work-dir", work, "--no-test",
-             "--cfg-options", *opts], osp.join(args.cache_dir, f"pretrain_{method}_s{seed}.log"))
+        opts = [f"randomness.seed={seed}", f"data_root={args.data_root}",
+                *schedule(args.pretrain_epochs), *encoder(args, METHODS[method]),
+                *args.pretrain_options]
+        run(["tools/train.py", METHODS[method], "--work-dir", osp.join(args.cache_dir, name),
+             "--no-test", "--cfg-options", *opts], osp.join(args.cache_dir, name + ".log"))
     with open(ckpt) as f:
         return f.read().strip()
 
 
 def evaluate(args, config: str, name: str, seed: int, load_from: str | None,
              extra: list[str]) -> float:
-    data = [f"train_dataloader.dataset.data_root={args.data_root}",
-            f"val_dataloader.dataset.data_root={args.data_root}",
-            f"test_dataloader.dataset.data_root={args.data_root}"]
-    opts = [f"randomness.seed={seed}", f"load_from={load_from}", *data, *extra,
+    opts = [f"randomness.seed={seed}", f"load_from={load_from}", f"data_root={args.data_root}",
+            *extra,
             *schedule(args.eval_epochs), *encoder(args)]
     out = run(["tools/train.py", config, "--work-dir", osp.join(args.cache_dir, name),
                "--cfg-options", *opts], osp.join(args.cache_dir, name + ".log"))
@@ -148,14 +177,15 @@ def evaluate(args, config: str, name: str, seed: int, load_from: str | None,
 
 
 def knn(args, name: str, seed: int, load_from: str | None) -> float:
-    data = [f"train_dataloader.dataset.data_root={args.data_root}",
-            f"test_dataloader.dataset.data_root={args.data_root}",
-            f"val_dataloader.dataset.data_root={args.data_root}", f"randomness.seed={seed}",
-            *encoder(args)]
-    cmd = ["tools/ssl_knn.py", LINEAR] + ([load_from] if load_from else [])
+    data = [f"data_root={args.data_root}", f"randomness.seed={seed}", *encoder(args)]
+    cmd = ["tools/ssl_knn.py", linear_config(args)] + ([load_from] if load_from else [])
     out = run(cmd + ["--work-dir", osp.join(args.cache_dir, name), "--cfg-options", *data],
               osp.join(args.cache_dir, name + ".log"))
     return float(KNN.findall(out)[-1])
+
+
+def linear_config(args) -> str:
+    return LINEAR_VAL if args.protocol == "val" else LINEAR
 
 
 def collect(args) -> dict:
@@ -169,26 +199,33 @@ def collect(args) -> dict:
             return
         rows.setdefault(row, {}).setdefault(col, []).append(value)
 
+    val = args.protocol == "val"
+    pre = "val_" if val else ""  # cache names of the evaluation cells
+    linear = linear_config(args)
+    semis = {} if val else SEMI
     for seed in args.seeds:
-        semi = [f"train_dataloader.dataset.label_seed={seed}"]
+        label_draw = [f"train_dataloader.dataset.label_seed={seed}"]
         if not args.no_baseline:
-            name = f"linear_random_s{seed}"
-            add(BASELINE, "linear", name, evaluate, args, LINEAR, name, seed, None, [])
-            name = f"knn_random_s{seed}"
+            name = f"{pre}linear_random_s{seed}"
+            add(BASELINE, "linear", name, evaluate, args, linear, name, seed, None, [])
+            name = f"{pre}knn_random_s{seed}"
             add(BASELINE, "knn", name, knn, args, name, seed, None)
-            name = f"semi10_scratch_s{seed}"
-            add(BASELINE, "semi10", name, evaluate, args, SEMI, name, seed, None, semi)
+            for col, config in semis.items():
+                name = f"{col}_scratch_s{seed}"
+                add(BASELINE, col, name, evaluate, args, config, name, seed, None, label_draw)
         for method in args.methods:
-            marker = osp.join(args.cache_dir, f"pretrain_{method}_s{seed}", "last_checkpoint")
+            row, folder = variant(args, method)
+            marker = osp.join(args.cache_dir, f"pretrain_{folder}_s{seed}", "last_checkpoint")
             if TABLE_ONLY and not osp.exists(marker):
                 continue
             ckpt = pretrain(args, method, seed)
-            tag = f"{method}_s{seed}"
-            add(method, "linear", f"linear_{tag}", evaluate, args, LINEAR, f"linear_{tag}",
-                seed, ckpt, [])
-            add(method, "knn", f"knn_{tag}", knn, args, f"knn_{tag}", seed, ckpt)
-            add(method, "semi10", f"semi10_{tag}", evaluate, args, SEMI, f"semi10_{tag}", seed,
-                ckpt, semi)
+            tag = f"{folder}_s{seed}"
+            add(row, "linear", f"{pre}linear_{tag}", evaluate, args, linear,
+                f"{pre}linear_{tag}", seed, ckpt, [])
+            add(row, "knn", f"{pre}knn_{tag}", knn, args, f"{pre}knn_{tag}", seed, ckpt)
+            for col, config in semis.items():
+                add(row, col, f"{col}_{tag}", evaluate, args, config, f"{col}_{tag}", seed,
+                    ckpt, label_draw)
     return rows
 
 
@@ -203,8 +240,12 @@ def command_line(args) -> str:
         [f"--pretrain-epochs {args.pretrain_epochs}"] if args.pretrain_epochs else []) + (
         [f"--eval-epochs {args.eval_epochs}"] if args.eval_epochs else []) + [
         "--seeds " + " ".join(map(str, args.seeds))]
+    if args.protocol != "test":
+        flags.append(f"--protocol {args.protocol}")
     if args.methods != list(METHODS):
         flags.append("--methods " + " ".join(args.methods))
+    if args.pretrain_options:
+        flags.append("--pretrain-options " + " ".join(args.pretrain_options))
     flags += (["--no-baseline"] if args.no_baseline else []) + (
         ["--merge"] if args.merge else [])
     return "OMP_NUM_THREADS=1 nice -n 10 uv run benchmarks/ssl_msr3d.py " + " ".join(flags)
@@ -220,45 +261,59 @@ def merge_previous(args, rows: dict) -> tuple[dict, list[str]]:
     path = args.out + ".json"
     with open(path) as f:
         prev = json.load(f)
-    for key in ("small", "pretrain_epochs", "eval_epochs"):
-        if prev["args"].get(key) != getattr(args, key):
+    for key in ("small", "pretrain_epochs", "eval_epochs", "protocol"):
+        if prev["args"].get(key, "test") != getattr(args, key):
             raise ValueError(f"--merge: {path} was made with {key}={prev['args'].get(key)!r}, "
                              f"this run has {getattr(args, key)!r}; rerun with the same flags")
     commands = prev.get("commands") or [command_line(argparse.Namespace(**{
-        "methods": list(METHODS), "no_baseline": False, "merge": False, **prev["args"]}))]
+        "methods": list(METHODS), "no_baseline": False, "merge": False, "protocol": "test",
+        "pretrain_options": [], **prev["args"]}))]
     merged = {row: cols for row, cols in prev["rows"].items() if row not in rows}
     merged.update(rows)
     return merged, commands + ([command] if command not in commands else [])
 
 
+COLUMNS = {"linear": "linear eval", "knn": "k-NN", "semi1": "1 % labels, fine-tuned",
+           "semi10": "10 % labels, fine-tuned"}
+
+
 def write(args, rows: dict) -> None:
     rows, commands = merge_previous(args, rows)
     command = "`, then `".join(commands)
+    val = args.protocol == "val"
+    columns = ["linear", "knn"] if val else list(COLUMNS)
+    split = ("held-out training subject 9 (validation: the classifier / k-NN memory bank "
+             "see subjects 1, 3, 5, 7; the test subjects are not read)" if val else
+             "the 275 clips of the even subjects")
     lines = [
-        "# Self-supervised pre-training on MSR Action3D (cross-subject)", "",
+        "# Self-supervised pre-training on MSR Action3D (cross-subject"
+        + (", validation protocol)" if val else ")"), "",
         f"Command{'s' if len(commands) > 1 else ''}: `{command}`", "",
-        f"Seeds {args.seeds}; mean ± std (population) of top-1 test accuracy (%). Encoder: "
-        f"the small ST-GCN of `configs/selfsup/` "
+        f"Seeds {args.seeds}; mean ± std (population) of top-1 accuracy (%) on {split}, "
+        f"5 sampled clips each. Encoder: the ST-GCN of `configs/selfsup/` "
         f"({'4 blocks, 16-32 channels (--small)' if args.small else '6 blocks, 16-64 channels'}). "
-        f"Pre-training: "
-        f"the training subjects without labels, "
+        f"Pre-training: the training subjects without labels, "
         f"{args.pretrain_epochs or 'the configs'} epochs; evaluation schedules: "
         f"{args.eval_epochs or 'the configs'} epochs. Linear: frozen encoder + linear "
         f"classifier on batch-normalised features; k-NN: weighted, k = 20, both splits "
-        f"through the test pipeline; 10 % labels: class-balanced draw seeded by the seed "
-        f"(36 of the 291 training clips: 1-2 per class), the whole network fine-tuned. "
-        f"Test: the 275 clips of the even subjects, 5 sampled clips each."
+        f"through the test pipeline"
+        + ("" if val else "; 1 % / 10 % labels: class-balanced draws seeded by the seed "
+           "(20 / 36 of the 291 training clips: 1 / 1-2 per class), the whole network "
+           "fine-tuned")
+        + "."
         + (" --pretrain-epochs / --eval-epochs cut the configs' learning-rate schedules "
            "instead of rescaling them: HiCLR's and HaLP's step at epoch 80 and the cosines "
            "over 60-100 epochs stop part-way (the same for every arm)."
            if args.pretrain_epochs or args.eval_epochs else ""), "",
-        "| encoder | linear eval | k-NN | 10 % labels, fine-tuned | papers' NTU-60 xsub "
-        "linear eval (different data set) |",
-        "|---|---|---|---|---|",
+        "| encoder | " + " | ".join(COLUMNS[c] for c in columns)
+        + ("" if val else " | papers' NTU-60 xsub linear eval (different data set)") + " |",
+        "|---" * (len(columns) + 1 + (not val)) + "|",
     ]
     for row, cols in rows.items():
-        lines.append(f"| {row} | {fmt(cols.get('linear', []))} | {fmt(cols.get('knn', []))} | "
-                     f"{fmt(cols.get('semi10', []))} | {PAPERS.get(row, '—')} |")
+        cells = [fmt(cols.get(c, [])) for c in columns]
+        if not val:
+            cells.append(PAPERS.get(row, "—"))
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
     lines.append("")
     for ext, text in ((".md", "\n".join(lines)),
                       (".json", json.dumps({"args": vars(args), "commands": commands,

@@ -5,7 +5,9 @@ inferior) the target vertebra's rows ``x1..x2`` are cut out and replaced by a fi
 (the "40 mm mask" of the paper, ``band`` pixels here) centred on the vertebra; the tissue
 above and below is shifted so that the neighbours touch the band. The generator sees the
 band image, the band mask, ``1 - heat map`` and the slice position; the real crop, the real
-target mask and the neighbours' mask (shifted like the input) are the targets.
+target mask and the neighbours' mask (shifted like the input) are the targets. Each sample
+also carries the neighbours' mean height on the whole slice (``neighbour_height``, rows), the
+input of the generator's optional height prior.
 
 As in the paper's pre-processing, the spine can first be straightened (``straighten=True``,
 ``spine_straighten``): the volumes are resampled along the centre line fitted to the label
@@ -20,7 +22,7 @@ from mmengine.dataset import BaseDataset
 
 from zoo.registry import DATASETS
 
-from .spine_io import SpineDataError, load_spine_volume, vertebra_crop
+from .spine_io import SpineDataError, load_spine_volume, sagittal, vertebra_crop
 from .spine_phantom import SECTIONS, phantom_cases
 from .spine_straighten import ensure_straightened
 
@@ -68,6 +70,19 @@ def make_inpainting_input(image: np.ndarray, label: np.ndarray, target: int,
                 real=image[None].astype(np.float32),
                 real_mask=target_mask[None].astype(np.float32), neighbours=neighbours[None],
                 x1=x1, x2=x2, height=x2 - x1 + 1)
+
+
+def neighbour_height(label_slice: np.ndarray, neighbours: list[int]) -> float:
+    """Mean height in rows of the ``neighbours`` present on a whole sagittal label slice
+    (rows superior -> inferior); 0 when none of them is on the slice. The generator's
+    optional height prior (``HealthiVertGAN(neighbour_height=True)``): the segmentation of the
+    adjacent vertebrae is an input of the method anyway, and unlike the crop it is not cut."""
+    heights = []
+    for n in neighbours:
+        rows = np.flatnonzero((label_slice == n).any(axis=1))
+        if rows.size:
+            heights.append(rows.max() - rows.min() + 1)
+    return float(np.mean(heights)) if heights else 0.0
 
 
 @DATASETS.register_module()
@@ -145,6 +160,7 @@ class HealthiVertPhantomDataset(BaseDataset):
                     sample = make_inpainting_input(img, lab, target, healthy_labels,
                                                    self.band, hcrop)
                     sample.update(
+                        neighbour_height=neighbour_height(sagittal(vol.label, x), nbrs),
                         slice_ratio=abs(x - centre) / (xs.max() - xs.min() + 1) * 2,
                         healthy_mask=(hlab == target)[None].astype(np.float32),
                         row_spacing=float(vol.spacing[2]), case_id=case_id, label=target,
@@ -162,7 +178,8 @@ class HealthiVertPhantomDataset(BaseDataset):
         inputs = {k: torch.from_numpy(np.ascontiguousarray(s[k])) for k in keys}
         for k in ("x1", "x2", "height"):
             inputs[k] = torch.tensor(s[k], dtype=torch.long)
-        inputs["slice_ratio"] = torch.tensor(s["slice_ratio"], dtype=torch.float32)
+        for k in ("slice_ratio", "neighbour_height"):
+            inputs[k] = torch.tensor(s[k], dtype=torch.float32)
         meta = dict(healthy_mask=torch.from_numpy(s["healthy_mask"]),
                     true_loss=torch.from_numpy(s["true_loss"]))
         for k in ("row_spacing", "healthy_height_mm"):

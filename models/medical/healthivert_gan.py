@@ -100,12 +100,15 @@ class HealthiVertGAN(BaseModel):
             1 (a heat map of 0) instead, the "without HGAM" ablation.
         use_position: feed the 2.5-D slice-position channel; ``False`` feeds a constant 0
             (every slice looks central), the "without position channel" ablation.
+        neighbour_height: a zoo option, not the paper's: give the SHRM heads the adjacent
+            vertebrae's mean height on the slice (``inputs["neighbour_height"]``, rows, from
+            the data set) as a prior they correct (:class:`HeightHead`). Off by default.
     """
 
     def __init__(self, generator: dict | None = None, discriminator: dict | None = None,
                  max_height: int = 24, local_width: int = 18, loss_weights: dict | None = None,
                  edge_mask: str = "hard", use_heatmap: bool = True, use_position: bool = True,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None):
+                 neighbour_height: bool = False, data_preprocessor: dict | None = None, init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = HealthiVertGenerator(**(generator or {}))
         self.discriminator = TripleDiscriminator(**(discriminator or {}))
@@ -117,6 +120,7 @@ class HealthiVertGAN(BaseModel):
                              f"{edge_mask!r}")
         self.edge_mask = edge_mask
         self.use_heatmap, self.use_position = bool(use_heatmap), bool(use_position)
+        self.neighbour_height = bool(neighbour_height)
 
     def generator_inputs(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The attention (``1 - heat map``) and slice-position inputs after the ablation
@@ -131,7 +135,13 @@ class HealthiVertGAN(BaseModel):
     # ------------------------------------------------------------------ generation
     def generate(self, inputs: dict) -> dict:
         attention, ratio = self.generator_inputs(inputs)
-        out = self.generator(inputs["masked"], inputs["mask"], attention, ratio)
+        prior = None
+        if self.neighbour_height:
+            if "neighbour_height" not in inputs:
+                raise KeyError("HealthiVertGAN(neighbour_height=True) needs "
+                               "inputs['neighbour_height'] (HealthiVertPhantomDataset gives it)")
+            prior = inputs["neighbour_height"] / self.max_height
+        out = self.generator(inputs["masked"], inputs["mask"], attention, ratio, prior)
         out["coarse_height_px"] = out["coarse_height"] * self.max_height
         out["fine_height_px"] = out["fine_height"] * self.max_height
         vis = inputs["height"]

@@ -50,6 +50,11 @@ class HeightHead(nn.Module):
     ``rows=R`` (a zoo option, not the paper's) averages over the width only, into ``R`` row
     bins, so the linear layer sees where along the spine axis the features lie; on the
     phantoms the official head's output settles at the training mean (docs/healthivert.md).
+
+    ``forward(x, prior)``: with a ``prior`` [N] (a height fraction in (0, 1), e.g. the
+    adjacent vertebrae's mean height; another zoo option) the linear output is a correction
+    added to the prior's logit, so the head predicts "like the neighbours, plus what the image
+    says"; entries <= 0 mean no prior for that sample.
     """
 
     def __init__(self, channels: int, rows: int | None = None):
@@ -59,12 +64,17 @@ class HeightHead(nn.Module):
         self.rows = rows
         self.fc = nn.Linear(channels * (rows or 1), 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
         if self.rows is None:
             pooled = x.mean(dim=(2, 3))
         else:
             pooled = F.adaptive_avg_pool2d(x, (self.rows, 1)).flatten(1)
-        return torch.sigmoid(self.fc(pooled)).squeeze(1)
+        logit = self.fc(pooled).squeeze(1)
+        if prior is not None:
+            prior = prior.to(logit)
+            logit = logit + torch.where(prior > 0, torch.logit(prior, eps=1e-3),
+                                        torch.zeros_like(prior))
+        return torch.sigmoid(logit)
 
 
 def _position(slice_ratio: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -92,9 +102,9 @@ class CoarseGenerator(nn.Module):
         self.to_image = GenConv(c // 2, 1, act="none")
         self.to_seg = GenConv(c // 2, 1, act="sigmoid")
 
-    def forward(self, x, mask, attention, slice_ratio):
+    def forward(self, x, mask, attention, slice_ratio, height_prior=None):
         feat = self.encoder(torch.cat([x, _position(slice_ratio, x), mask], 1))
-        height = self.height(feat)
+        height = self.height(feat, height_prior)
         feat = F.interpolate(self.mid(feat), scale_factor=2, mode="nearest")
         att_half = F.interpolate(attention, size=feat.shape[-2:], mode="nearest")
         feat = self.dec_half(self.fuse_half(torch.cat([feat, att_half], 1)))
@@ -175,13 +185,13 @@ class FineGenerator(nn.Module):
         self.to_image = GenConv(c // 2 + 1, 1, act="none")
         self.to_seg = GenConv(c // 2 + 1, 1, act="sigmoid")
 
-    def forward(self, x, coarse_image, mask, coarse_seg, slice_ratio):
+    def forward(self, x, coarse_image, mask, coarse_seg, slice_ratio, height_prior=None):
         xin = torch.cat([x, coarse_seg, mask, _position(slice_ratio, x)], 1)
         hallu = self.conv_branch(xin)
         att = self.att_in(xin)
         att = self.att_out(self.attention(att, att, mask))
         feat = self.merge(torch.cat([hallu, att], 1))
-        height = self.height(feat)
+        height = self.height(feat, height_prior)
         feat = F.interpolate(self.dec(feat), scale_factor=2, mode="nearest")
         feat = F.interpolate(self.dec_half(feat), scale_factor=2, mode="nearest")
         feat = torch.cat([self.dec_full(feat), coarse_image], 1)
@@ -196,7 +206,8 @@ class HealthiVertGenerator(nn.Module):
     by 8), ``attention`` = 1 - heat map, ``slice_ratio`` [N]. Returns a dict with
     ``coarse_seg``, ``coarse_image``, ``coarse_height``, ``fine_seg``, ``fine_image``,
     ``fine_height`` (heights as fractions of the maximum height). ``height_rows``: see
-    :class:`HeightHead` (None: the official global pool).
+    :class:`HeightHead` (None: the official global pool); ``height_prior`` [N] (optional, a
+    fraction of the maximum height) goes to both stages' height heads.
     """
 
     def __init__(self, ngf: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
@@ -205,12 +216,13 @@ class HealthiVertGenerator(nn.Module):
         self.coarse = CoarseGenerator(ngf, dilations, height_rows)
         self.fine = FineGenerator(ngf, dilations, attention, height_rows)
 
-    def forward(self, masked, mask, attention, slice_ratio) -> dict[str, torch.Tensor]:
+    def forward(self, masked, mask, attention, slice_ratio,
+                height_prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if masked.shape[-1] % 8 or masked.shape[-2] % 8:
             raise ValueError(f"HealthiVertGenerator: image size {tuple(masked.shape[-2:])} must "
                              "be divisible by 8")
-        cseg, cimg, ch = self.coarse(masked, mask, attention, slice_ratio)
-        fseg, fimg, fh = self.fine(masked, cimg, mask, cseg, slice_ratio)
+        cseg, cimg, ch = self.coarse(masked, mask, attention, slice_ratio, height_prior)
+        fseg, fimg, fh = self.fine(masked, cimg, mask, cseg, slice_ratio, height_prior)
         return dict(coarse_seg=cseg, coarse_image=cimg, coarse_height=ch, fine_seg=fseg,
                     fine_image=fimg, fine_height=fh)
 

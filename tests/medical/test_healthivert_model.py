@@ -178,3 +178,54 @@ def test_height_head_rows_option_sees_vertical_position_the_global_pool_cannot()
     assert HealthiVertGenerator(ngf=8).fine.height.rows is None
     with pytest.raises(ValueError, match="rows must be >= 1"):
         HeightHead(4, rows=0)
+
+
+def test_neighbour_height_hand_case_and_dataset_field(healthy_dataset):
+    from zoo.datasets.medical.healthivert_dataset import neighbour_height
+
+    lab = np.zeros((20, 5), np.int32)
+    lab[1:5, 1:4] = 1  # 4 rows
+    lab[7:12] = 2  # the target
+    lab[14:20, 2] = 3  # 6 rows, one column
+    assert neighbour_height(lab, [1, 3]) == 5.0
+    assert neighbour_height(lab, [1, 9]) == 4.0  # an absent neighbour is left out
+    assert neighbour_height(lab, [8, 9]) == 0.0
+    # every sample carries it; on healthy phantoms it is close to the target's own height
+    sample = healthy_dataset[0]["inputs"]
+    assert sample["neighbour_height"].dtype == torch.float32
+    info = [healthy_dataset.get_data_info(i) for i in range(len(healthy_dataset))]
+    nbr = np.array([s["neighbour_height"] for s in info])
+    own = np.array([s["height"] for s in info])
+    assert (nbr > 0).all() and np.abs(nbr - own).mean() < 2.0
+
+
+def test_height_prior_option_starts_from_the_neighbours_and_is_off_by_default(
+        healthy_dataset):
+    from zoo.models.medical.healthivert_nets import HeightHead
+
+    head = HeightHead(4)
+    torch.nn.init.zeros_(head.fc.weight)
+    torch.nn.init.zeros_(head.fc.bias)
+    x = torch.randn(3, 4, 8, 8)
+    prior = torch.tensor([0.25, 0.8, 0.0])  # the last sample has no neighbour on its slice
+    out = head(x, prior)
+    torch.testing.assert_close(out, torch.tensor([0.25, 0.8, 0.5]))
+    torch.testing.assert_close(head(x), torch.full((3,), 0.5))  # no prior: the official head
+    batch = default_collate([healthy_dataset[i] for i in range(4)])
+    torch.manual_seed(0)
+    off = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)), max_height=24)
+    torch.manual_seed(0)
+    on = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)), max_height=24,
+                        neighbour_height=True)
+    assert off.state_dict().keys() == on.state_dict().keys()  # checkpoints interchange
+    with torch.no_grad():
+        h_off = off.generate(batch["inputs"])["fine_height_px"]
+        h_on = on.generate(batch["inputs"])["fine_height_px"]
+        # a fresh head adds a small correction to the neighbours' height
+        nbr = batch["inputs"]["neighbour_height"]
+        assert (h_on - nbr).abs().max() < (h_off - nbr).abs().max()
+        inputs = dict(batch["inputs"])
+        del inputs["neighbour_height"]
+        off.generate(inputs)  # the default does not need it
+        with pytest.raises(KeyError, match="neighbour_height"):
+            on.generate(inputs)
