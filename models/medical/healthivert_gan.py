@@ -108,7 +108,8 @@ class HealthiVertGAN(BaseModel):
     def __init__(self, generator: dict | None = None, discriminator: dict | None = None,
                  max_height: int = 24, local_width: int = 18, loss_weights: dict | None = None,
                  edge_mask: str = "hard", use_heatmap: bool = True, use_position: bool = True,
-                 neighbour_height: bool = False, data_preprocessor: dict | None = None, init_cfg: dict | None = None):
+                 neighbour_height: bool = False, data_preprocessor: dict | None = None,
+                 init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = HealthiVertGenerator(**(generator or {}))
         self.discriminator = TripleDiscriminator(**(discriminator or {}))
