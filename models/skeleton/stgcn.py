@@ -16,7 +16,7 @@ from torch import nn
 from zoo.registry import MODELS
 
 from .graph import Graph
-from .units import check_input, input_batchnorm, normalise_input, stage_widths
+from .units import FastDropout, check_input, input_batchnorm, normalise_input, stage_widths
 
 
 class GraphConv(nn.Module):
@@ -37,7 +37,8 @@ class STGCNBlock(nn.Module):
     """Graph convolution, temporal convolution (9x1) and a residual connection."""
 
     def __init__(self, in_channels: int, out_channels: int, num_subsets: int, stride: int = 1,
-                 residual: bool = True, dropout: float = 0.0, temporal_kernel: int = 9):
+                 residual: bool = True, dropout: float = 0.0, temporal_kernel: int = 9,
+                 fast_dropout: bool = False):
         super().__init__()
         pad = (temporal_kernel - 1) // 2
         self.gcn = GraphConv(in_channels, out_channels, num_subsets)
@@ -46,7 +47,7 @@ class STGCNBlock(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), (pad, 0)),
             nn.BatchNorm2d(out_channels),
-            nn.Dropout(dropout),
+            FastDropout(dropout) if fast_dropout else nn.Dropout(dropout),
         )
         if not residual:
             self.residual = None
@@ -77,6 +78,9 @@ class STGCN(nn.Module):
         data_bn: batch-normalise the raw input per (joint, coordinate), as the paper.
         edge_importance: learnable mask on the adjacency of each block.
         dropout: dropout inside the temporal convolution (all blocks but the first).
+        fast_dropout: draw that dropout's mask with ``units.fast_dropout`` (same distribution,
+            a quarter of ``nn.Dropout``'s CPU cost for the draw; another random stream, so
+            off by default: runs made with ``nn.Dropout`` stay reproducible).
 
     Input ``[N, M, T, V, C]``; output ``[N, M, C_out, T_out, V]``.
     """
@@ -85,7 +89,7 @@ class STGCN(nn.Module):
                  base_channels: int = 64, num_stages: int = 10,
                  inflate_stages: Sequence[int] = (5, 8), down_stages: Sequence[int] = (5, 8),
                  data_bn: bool = True, edge_importance: bool = True, dropout: float = 0.0,
-                 temporal_kernel: int = 9):
+                 temporal_kernel: int = 9, fast_dropout: bool = False):
         super().__init__()
         graph_cfg = dict(graph_cfg or dict(layout="ntu25", mode="stgcn_spatial"))
         self.graph = Graph(**graph_cfg)
@@ -99,7 +103,8 @@ class STGCN(nn.Module):
             stride = 2 if i in down_stages else 1
             blocks.append(STGCNBlock(prev, channels, num_subsets, stride, residual=i > 1,
                                      dropout=dropout if i > 1 else 0.0,
-                                     temporal_kernel=temporal_kernel))
+                                     temporal_kernel=temporal_kernel,
+                                     fast_dropout=fast_dropout))
             prev = channels
         self.layers = nn.ModuleList(blocks)
         self.out_channels = prev

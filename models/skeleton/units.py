@@ -21,7 +21,9 @@
   strided 1x1 branch), concatenated, then BN-ReLU-1x1 conv, BN and dropout.
 * :func:`fast_dropout`: inverted dropout whose mask is one uniform draw per element
   (``u >= p``) — the distribution of ``torch.nn.functional.dropout``, at a quarter of the
-  cost of its CPU ``bernoulli_`` draw (SkateFormer's attention dropout, issue 21).
+  cost of its CPU ``bernoulli_`` draw (SkateFormer's attention dropout, issue 21), and
+  :class:`FastDropout`, the same as a module in place of ``nn.Dropout`` (ST-GCN's
+  ``fast_dropout`` option).
 
 No unit here adds a level to the modules that use it: the stem's BatchNorm is the model's own
 ``data_bn`` attribute, and the sub-module names match the official code and PYSKL's
@@ -354,3 +356,12 @@ def fast_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     keep = torch.empty_like(x, dtype=torch.float32 if x.dtype == torch.bfloat16 else None)
     keep = keep.uniform_() >= p
     return x * keep * (1.0 / (1.0 - p))
+
+
+class FastDropout(nn.Dropout):
+    """``nn.Dropout`` drawing its mask with :func:`fast_dropout` in training (the same
+    distribution, a different random stream); identity in eval mode. No parameters, so a
+    model's state dict is the same with either."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fast_dropout(x, self.p) if self.training else x

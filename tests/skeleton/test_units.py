@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from zoo.models.skeleton import CTRGCN, STGCN, PysklSTGCN
 from zoo.models.skeleton.units import (
+    FastDropout,
     TemporalConv,
     TemporalMaxPool,
     TemporalUnit,
@@ -128,3 +129,30 @@ def test_temporal_max_pool_is_max_pool2d_in_values_and_gradients(dtype, kernel, 
 def test_temporal_max_pool_rejects_even_kernels():
     with pytest.raises(ValueError, match="odd kernel"):
         TemporalMaxPool(4)
+
+
+def test_fast_dropout_module_and_the_stgcn_option():
+    """FastDropout is the identity in eval and drops at rate p in training; ST-GCN's
+    fast_dropout option swaps only the temporal dropout: same state dict, same eval output."""
+    drop = FastDropout(0.5)
+    x = torch.ones(200, 500)
+    assert drop.eval()(x) is x
+    kept = (drop.train()(x) != 0).float().mean().item()
+    assert abs(kept - 0.5) < 0.01
+    torch.manual_seed(0)
+    ref = STGCN(graph_cfg=dict(layout="ntu25", mode="stgcn_spatial"), base_channels=8,
+                num_stages=3, inflate_stages=(3,), down_stages=(3,), dropout=0.5)
+    fast = STGCN(graph_cfg=dict(layout="ntu25", mode="stgcn_spatial"), base_channels=8,
+                 num_stages=3, inflate_stages=(3,), down_stages=(3,), dropout=0.5,
+                 fast_dropout=True)
+    fast.load_state_dict(ref.state_dict())  # strict: the same keys and shapes
+    drops = [m.p for m in fast.modules() if isinstance(m, FastDropout)]
+    assert drops == [0.0, 0.5, 0.5]  # one per block, none in the first (as the paper's)
+    assert not any(isinstance(m, FastDropout) for m in ref.modules())
+    clip = torch.randn(2, 1, 16, 25, 3)
+    torch.testing.assert_close(fast.eval()(clip), ref.eval()(clip), rtol=0, atol=0)
+    fast.train()
+    torch.manual_seed(1)
+    a = fast(clip)
+    torch.manual_seed(2)
+    assert not torch.equal(a, fast(clip))  # training draws a mask
