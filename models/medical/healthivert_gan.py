@@ -102,7 +102,9 @@ class HealthiVertGAN(BaseModel):
             (every slice looks central), the "without position channel" ablation.
         neighbour_height: a zoo option, not the paper's: give the SHRM heads the adjacent
             vertebrae's mean height on the slice (``inputs["neighbour_height"]``, rows, from
-            the data set) as a prior they correct (:class:`HeightHead`). Off by default.
+            the data set) as a prior they correct (:class:`HeightHead`); with
+            ``generator=dict(prior_channel=True)`` the prior is also an input channel of both
+            generator stages. Off by default.
     """
 
     def __init__(self, generator: dict | None = None, discriminator: dict | None = None,

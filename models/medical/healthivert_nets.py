@@ -82,15 +82,25 @@ def _position(slice_ratio: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return slice_ratio.to(like).view(n, 1, 1, 1).expand(n, 1, h, w)
 
 
+def _prior_map(used: bool, prior: torch.Tensor | None, like: torch.Tensor) -> list:
+    """The height prior as a constant input channel (``prior_channel``), else nothing."""
+    if not used:
+        return []
+    if prior is None:
+        raise ValueError("HealthiVertGenerator(prior_channel=True) needs a height_prior")
+    return [_position(prior, like)]
+
+
 class CoarseGenerator(nn.Module):
     """Stage 1: coarse CT, segmentation of adjacent vertebrae, height; HGAM in the decoder."""
 
     def __init__(self, cnum: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
-                 height_rows: int | None = None):
+                 height_rows: int | None = None, prior_channel: bool = False):
         super().__init__()
         c = cnum
+        self.prior_channel = prior_channel
         self.encoder = nn.Sequential(
-            GenConv(3, c, 5), GenConv(c, 2 * c, 3, 2), GenConv(2 * c, 2 * c),
+            GenConv(3 + prior_channel, c, 5), GenConv(c, 2 * c, 3, 2), GenConv(2 * c, 2 * c),
             GenConv(2 * c, 4 * c, 3, 2), GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c),
             _dilated(4 * c, dilations))
         self.height = HeightHead(4 * c, height_rows)
@@ -103,7 +113,8 @@ class CoarseGenerator(nn.Module):
         self.to_seg = GenConv(c // 2, 1, act="sigmoid")
 
     def forward(self, x, mask, attention, slice_ratio, height_prior=None):
-        feat = self.encoder(torch.cat([x, _position(slice_ratio, x), mask], 1))
+        feat = self.encoder(torch.cat([x, _position(slice_ratio, x), mask,
+                                       *_prior_map(self.prior_channel, height_prior, x)], 1))
         height = self.height(feat, height_prior)
         feat = F.interpolate(self.mid(feat), scale_factor=2, mode="nearest")
         att_half = F.interpolate(attention, size=feat.shape[-2:], mode="nearest")
@@ -166,14 +177,17 @@ class FineGenerator(nn.Module):
     height (SHRM)."""
 
     def __init__(self, cnum: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
-                 attention: dict | None = None, height_rows: int | None = None):
+                 attention: dict | None = None, height_rows: int | None = None,
+                 prior_channel: bool = False):
         super().__init__()
         c = cnum
+        self.prior_channel = prior_channel
+        cin = 4 + prior_channel
         self.conv_branch = nn.Sequential(
-            GenConv(4, c, 5), GenConv(c, c, 3, 2), GenConv(c, 2 * c), GenConv(2 * c, 2 * c, 3, 2),
+            GenConv(cin, c, 5), GenConv(c, c, 3, 2), GenConv(c, 2 * c), GenConv(2 * c, 2 * c, 3, 2),
             GenConv(2 * c, 4 * c), GenConv(4 * c, 4 * c), _dilated(4 * c, dilations))
         self.att_in = nn.Sequential(
-            GenConv(4, c, 5), GenConv(c, c, 3, 2), GenConv(c, 2 * c), GenConv(2 * c, 4 * c, 3, 2),
+            GenConv(cin, c, 5), GenConv(c, c, 3, 2), GenConv(c, 2 * c), GenConv(2 * c, 4 * c, 3, 2),
             GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c, act="relu"))
         self.attention = ContextualAttention(**(attention or {}))
         self.att_out = nn.Sequential(GenConv(4 * c, 4 * c), GenConv(4 * c, 4 * c))
@@ -186,7 +200,8 @@ class FineGenerator(nn.Module):
         self.to_seg = GenConv(c // 2 + 1, 1, act="sigmoid")
 
     def forward(self, x, coarse_image, mask, coarse_seg, slice_ratio, height_prior=None):
-        xin = torch.cat([x, coarse_seg, mask, _position(slice_ratio, x)], 1)
+        xin = torch.cat([x, coarse_seg, mask, _position(slice_ratio, x),
+                         *_prior_map(self.prior_channel, height_prior, x)], 1)
         hallu = self.conv_branch(xin)
         att = self.att_in(xin)
         att = self.att_out(self.attention(att, att, mask))
@@ -207,14 +222,17 @@ class HealthiVertGenerator(nn.Module):
     ``coarse_seg``, ``coarse_image``, ``coarse_height``, ``fine_seg``, ``fine_image``,
     ``fine_height`` (heights as fractions of the maximum height). ``height_rows``: see
     :class:`HeightHead` (None: the official global pool); ``height_prior`` [N] (optional, a
-    fraction of the maximum height) goes to both stages' height heads.
+    fraction of the maximum height) goes to both stages' height heads, and with
+    ``prior_channel`` (a zoo option) also into both stages as a constant input channel, so
+    the synthesised image and mask, not only the height, can follow it.
     """
 
     def __init__(self, ngf: int = 16, dilations: Sequence[int] = (2, 4, 8, 16),
-                 attention: dict | None = None, height_rows: int | None = None):
+                 attention: dict | None = None, height_rows: int | None = None,
+                 prior_channel: bool = False):
         super().__init__()
-        self.coarse = CoarseGenerator(ngf, dilations, height_rows)
-        self.fine = FineGenerator(ngf, dilations, attention, height_rows)
+        self.coarse = CoarseGenerator(ngf, dilations, height_rows, prior_channel)
+        self.fine = FineGenerator(ngf, dilations, attention, height_rows, prior_channel)
 
     def forward(self, masked, mask, attention, slice_ratio,
                 height_prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

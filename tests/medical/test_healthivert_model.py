@@ -229,3 +229,20 @@ def test_height_prior_option_starts_from_the_neighbours_and_is_off_by_default(
         off.generate(inputs)  # the default does not need it
         with pytest.raises(KeyError, match="neighbour_height"):
             on.generate(inputs)
+
+
+def test_prior_channel_lets_the_image_and_mask_follow_the_prior():
+    torch.manual_seed(0)
+    gen = HealthiVertGenerator(ngf=4, dilations=(2,), prior_channel=True).eval()
+    assert gen.coarse.encoder[0][0].in_channels == 4  # CT, position, mask + the prior
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., 10:22, :] = 1
+    args = (x, mask, torch.ones_like(mask), torch.tensor([0.0, 0.5]))
+    with torch.no_grad():
+        low = gen(*args, height_prior=torch.tensor([0.5, 0.5]))
+        high = gen(*args, height_prior=torch.tensor([0.8, 0.8]))
+    assert not torch.allclose(low["fine_seg"], high["fine_seg"])
+    assert not torch.allclose(low["coarse_image"], high["coarse_image"])
+    with pytest.raises(ValueError, match=r"prior_channel=True\) needs a height_prior"):
+        gen(*args)
