@@ -54,6 +54,28 @@ def dice_coefficient(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-5
     return ((2 * (p * t).sum(1) + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
 
 
+def fit_rows_to_spans(seg: torch.Tensor, image: torch.Tensor, spans: list[tuple]
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Resample each sample's synthesised vertebra (rows where ``seg > 0.5``) and the image
+    rows beside it onto its span ``[top, bottom)`` (seg: nearest, image: linear, along the
+    rows only), so the vertebra is exactly the span's height (the segmentation is cleared
+    outside the span); samples with no foreground are left as they are. ``seg``, ``image``:
+    [N, 1, H, W]."""
+    seg, image = seg.clone(), image.clone()
+    for i, (top, bottom) in enumerate(spans):
+        rows = torch.nonzero((seg[i, 0] > 0.5).any(dim=1)).flatten()
+        if rows.numel() == 0 or bottom <= top:
+            continue
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        size = (bottom - top, seg.shape[-1])
+        fitted = F.interpolate(seg[i:i + 1, :, r0:r1], size=size, mode="nearest")[0]
+        seg[i].zero_()
+        seg[i, :, top:bottom] = fitted
+        image[i, :, top:bottom] = F.interpolate(image[i:i + 1, :, r0:r1], size=size,
+                                                mode="bilinear", align_corners=True)[0]
+    return seg, image
+
+
 def composite(generated: torch.Tensor, real: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor,
               heights: list[int], fill: float = -1.0) -> tuple[torch.Tensor, list[tuple]]:
     """Rows ``[top, top + h)`` from ``generated``; real rows above / below shifted apart."""
@@ -105,13 +127,18 @@ class HealthiVertGAN(BaseModel):
             the data set) as a prior they correct (:class:`HeightHead`); with
             ``generator=dict(prior_channel=True)`` the prior is also an input channel of both
             generator stages. Off by default.
+        fit_height: a zoo option for prediction, not the paper's: the synthesised vertebra is
+            resampled onto the SHRM span (:func:`fit_rows_to_spans`), so its height is the
+            predicted one; the official inference keeps the segmentation's own rows inside
+            the span, which truncates a taller one but leaves a shorter one short. Off by
+            default; training is unaffected.
     """
 
     def __init__(self, generator: dict | None = None, discriminator: dict | None = None,
                  max_height: int = 24, local_width: int = 18, loss_weights: dict | None = None,
                  edge_mask: str = "hard", use_heatmap: bool = True, use_position: bool = True,
-                 neighbour_height: bool = False, data_preprocessor: dict | None = None,
-                 init_cfg: dict | None = None):
+                 neighbour_height: bool = False, fit_height: bool = False,
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = HealthiVertGenerator(**(generator or {}))
         self.discriminator = TripleDiscriminator(**(discriminator or {}))
@@ -123,7 +150,7 @@ class HealthiVertGAN(BaseModel):
                              f"{edge_mask!r}")
         self.edge_mask = edge_mask
         self.use_heatmap, self.use_position = bool(use_heatmap), bool(use_position)
-        self.neighbour_height = bool(neighbour_height)
+        self.neighbour_height, self.fit_height = bool(neighbour_height), bool(fit_height)
 
     def generator_inputs(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The attention (``1 - heat map``) and slice-position inputs after the ablation
@@ -151,6 +178,7 @@ class HealthiVertGAN(BaseModel):
         for stage in ("coarse", "fine"):
             hs = [max(math.ceil(float(p)), int(v))
                   for p, v in zip(out[f"{stage}_height_px"].detach(), vis)]
+            out[f"{stage}_heights"] = hs
             out[f"{stage}_composite"], out[f"{stage}_spans"] = composite(
                 out[f"{stage}_image"], inputs["real"], inputs["x1"], inputs["x2"], hs)
         strip = torch.zeros_like(inputs["mask"])
@@ -244,6 +272,11 @@ class HealthiVertGAN(BaseModel):
     def predict(self, inputs: dict, data_samples: dict) -> list[dict]:
         """Per sample: synthesised healthy mask / CT (composite), real mask, heights."""
         out = self.generate(inputs)
+        if self.fit_height:
+            out["fine_seg"], image = fit_rows_to_spans(out["fine_seg"], out["fine_image"],
+                                                       out["fine_spans"])
+            out["fine_composite"], _ = composite(image, inputs["real"], inputs["x1"],
+                                                 inputs["x2"], out["fine_heights"])
         fine_mask = (out["fine_seg"] > 0.5).float()
         results = []
         for i, (top, bottom) in enumerate(out["fine_spans"]):

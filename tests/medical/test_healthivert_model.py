@@ -246,3 +246,36 @@ def test_prior_channel_lets_the_image_and_mask_follow_the_prior():
     assert not torch.allclose(low["coarse_image"], high["coarse_image"])
     with pytest.raises(ValueError, match=r"prior_channel=True\) needs a height_prior"):
         gen(*args)
+
+
+def test_fit_rows_to_spans_hand_case():
+    from zoo.models.medical.healthivert_gan import fit_rows_to_spans
+
+    seg = torch.zeros(3, 1, 16, 4)
+    seg[0, :, 6:10, 1:3] = 1.0  # 4 rows, shorter than its span of 8
+    seg[1, :, 2:14] = 1.0  # 12 rows, taller than its span of 6
+    image = torch.arange(16.0).view(1, 1, 16, 1).expand(3, 1, 16, 4).clone()
+    spans = [(4, 12), (5, 11), (3, 9)]  # the third sample has no foreground
+    out_seg, out_img = fit_rows_to_spans(seg, image, spans)
+    rows = [torch.nonzero(out_seg[i, 0].any(dim=1)).flatten().tolist() for i in range(2)]
+    assert rows[0] == list(range(4, 12)) and rows[1] == list(range(5, 11))
+    assert out_seg[0, 0, 4:12, 1:3].all() and not out_seg[0, 0, :, 0].any()  # columns kept
+    # the image rows 6..9 are spread linearly over 4..11; rows outside the span unchanged
+    torch.testing.assert_close(out_img[0, 0, 4:12, 0], torch.linspace(6, 9, 8))
+    assert torch.equal(out_img[0, 0, :4], image[0, 0, :4])
+    assert torch.equal(out_seg[2], seg[2]) and torch.equal(out_img[2], image[2])
+    assert torch.equal(seg[0, 0, 4:6], torch.zeros(2, 4))  # inputs are not modified
+
+
+def test_fit_height_option_gives_the_span_height(healthy_dataset):
+    batch = default_collate([healthy_dataset[i] for i in range(4)])
+    torch.manual_seed(0)
+    model = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)), max_height=24,
+                           neighbour_height=True, fit_height=True).eval()
+    preds = model.predict(batch["inputs"], batch["data_samples"])
+    with torch.no_grad():
+        spans = model.generate(batch["inputs"])["fine_spans"]
+    for p, (top, bottom) in zip(preds, spans):
+        rows = np.flatnonzero(p["syn_mask"].any(axis=1))
+        if rows.size:  # an untrained generator may draw no vertebra at all
+            assert (rows.min(), rows.max() + 1) == (top, bottom)
