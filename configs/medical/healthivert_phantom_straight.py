@@ -4,6 +4,11 @@
 # fracture_classifier_phantom_straight.py (no --straighten).
 _base_ = ["./healthivert_phantom.py"]
 
+# the model and schedule of those runs: the paper's SHRM, 300 iterations
+model = dict(neighbour_height=False, fit_height=False)
+train_cfg = dict(max_iters=300)
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=2))
+
 _straight = dict(curved=False, straighten=False)
 train_dataloader = dict(
     dataset=dict(data_root="work_dirs/spine_phantoms/train_healthy", **_straight))
