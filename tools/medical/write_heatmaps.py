@@ -4,7 +4,7 @@ HealthiVert-GAN's HGAM input is ``1 - heat map``; ``HealthiVertPhantomDataset`` 
 file when it is present. Example (after training the classifier)::
 
     uv run tools/medical/write_heatmaps.py configs/medical/fracture_classifier_phantom.py \
-        work_dirs/fracture_classifier_phantom/best_mean_class_acc_epoch_6.pth --straighten \
+        $(ls work_dirs/fracture_classifier_phantom/best_*.pth) --straighten \
         work_dirs/spine_phantoms_curved/train_healthy work_dirs/spine_phantoms_curved/val_fractured
 
 Each file is written to a temporary name and renamed; ``--skip-existing`` resumes.
