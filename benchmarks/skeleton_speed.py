@@ -46,10 +46,9 @@ def _recognizer(backbone: dict, in_channels: int) -> dict:
 
 
 ZOO_MODELS: dict[str, dict] = {
-    # dropout as the official NTU config, drawn as configs/skeleton/stgcn_official_ntu60.py
     "stgcn": _recognizer(dict(type="STGCN", graph_cfg=dict(layout="ntu25",
                                                            mode="stgcn_spatial"),
-                              dropout=0.5, fast_dropout=True), 256),
+                              dropout=0.5), 256),  # dropout as the official NTU config
     "ctrgcn": _recognizer(dict(type="CTRGCN", graph_cfg=dict(layout="ntu25", mode="spatial")),
                           256),
     "skateformer": _recognizer(dict(type="SkateFormer", layout="ntu25", num_persons=2), 192),
