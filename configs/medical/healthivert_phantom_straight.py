@@ -8,6 +8,9 @@ _base_ = ["./healthivert_phantom.py"]
 model = dict(neighbour_height=False, fit_height=False)
 train_cfg = dict(max_iters=300)
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=2))
+custom_hooks = [dict(type="EpochSeedHook"),
+                dict(type="EMAHook", ema_type="ExponentialMovingAverage", momentum=0.01,
+                     update_buffers=False, begin_iter=50)]
 
 _straight = dict(curved=False, straighten=False)
 train_dataloader = dict(
