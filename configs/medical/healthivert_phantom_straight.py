@@ -4,7 +4,7 @@
 # fracture_classifier_phantom_straight.py (no --straighten).
 _base_ = ["./healthivert_phantom.py"]
 
-# the model and schedule of those runs: the paper's SHRM, 300 iterations
+# the model and schedule of those runs: the paper's SHRM, 300 iterations, EMA 0.01
 model = dict(neighbour_height=False, fit_height=False)
 train_cfg = dict(max_iters=300)
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=2))

@@ -77,9 +77,10 @@ class HeightHead(nn.Module):
         return torch.sigmoid(logit)
 
 
-def _position(slice_ratio: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+def _constant_channel(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A [N, 1, H, W] channel holding each sample's scalar ``value`` (slice position, prior)."""
     n, _, h, w = like.shape
-    return slice_ratio.to(like).view(n, 1, 1, 1).expand(n, 1, h, w)
+    return value.to(like).view(n, 1, 1, 1).expand(n, 1, h, w)
 
 
 def _prior_map(used: bool, prior: torch.Tensor | None, like: torch.Tensor) -> list:
@@ -88,7 +89,7 @@ def _prior_map(used: bool, prior: torch.Tensor | None, like: torch.Tensor) -> li
         return []
     if prior is None:
         raise ValueError("HealthiVertGenerator(prior_channel=True) needs a height_prior")
-    return [_position(prior, like)]
+    return [_constant_channel(prior, like)]
 
 
 class CoarseGenerator(nn.Module):
@@ -113,7 +114,7 @@ class CoarseGenerator(nn.Module):
         self.to_seg = GenConv(c // 2, 1, act="sigmoid")
 
     def forward(self, x, mask, attention, slice_ratio, height_prior=None):
-        feat = self.encoder(torch.cat([x, _position(slice_ratio, x), mask,
+        feat = self.encoder(torch.cat([x, _constant_channel(slice_ratio, x), mask,
                                        *_prior_map(self.prior_channel, height_prior, x)], 1))
         height = self.height(feat, height_prior)
         feat = F.interpolate(self.mid(feat), scale_factor=2, mode="nearest")
@@ -200,7 +201,7 @@ class FineGenerator(nn.Module):
         self.to_seg = GenConv(c // 2 + 1, 1, act="sigmoid")
 
     def forward(self, x, coarse_image, mask, coarse_seg, slice_ratio, height_prior=None):
-        xin = torch.cat([x, coarse_seg, mask, _position(slice_ratio, x),
+        xin = torch.cat([x, coarse_seg, mask, _constant_channel(slice_ratio, x),
                          *_prior_map(self.prior_channel, height_prior, x)], 1)
         hallu = self.conv_branch(xin)
         att = self.att_in(xin)
