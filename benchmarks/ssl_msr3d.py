@@ -273,6 +273,10 @@ def merge_previous(args, rows: dict) -> tuple[dict, list[str]]:
     return merged, commands + ([command] if command not in commands else [])
 
 
+def epochs(n: int | None) -> str:
+    return f"{n} epochs" if n else "the configs' schedules"
+
+
 COLUMNS = {"linear": "linear eval", "knn": "k-NN", "semi1": "1 % labels, fine-tuned",
            "semi10": "10 % labels, fine-tuned"}
 
@@ -293,8 +297,8 @@ def write(args, rows: dict) -> None:
         f"5 sampled clips each. Encoder: the ST-GCN of `configs/selfsup/` "
         f"({'4 blocks, 16-32 channels (--small)' if args.small else '6 blocks, 16-64 channels'}). "
         f"Pre-training: the training subjects without labels, "
-        f"{args.pretrain_epochs or 'the configs'} epochs; evaluation schedules: "
-        f"{args.eval_epochs or 'the configs'} epochs. Linear: frozen encoder + linear "
+        f"{epochs(args.pretrain_epochs)}; evaluation schedules: "
+        f"{epochs(args.eval_epochs)}. Linear: frozen encoder + linear "
         f"classifier on batch-normalised features; k-NN: weighted, k = 20, both splits "
         f"through the test pipeline"
         + ("" if val else "; 1 % / 10 % labels: class-balanced draws seeded by the seed "
