@@ -58,7 +58,9 @@ SEMI = {"semi1": "configs/selfsup/stgcn_msr3d_semi1.py",
 # Papers' NTU-60 cross-subject linear evaluation (a different, 40x larger data set).
 PAPERS = {"HiCLR": "77.3 (joint, GCN; official repository README, JHang2020/HiCLR)",
           "HaLP": "not quoted (the paper's table could not be checked from here; "
-                  "no number in the official README)"}
+                  "no number in the official README)",
+          "SkeletonMAE-style": "not quoted (the official repository holds a README only; "
+                               "the paper's table could not be checked from here)"}
 BASELINE = "random encoder / scratch"
 TOP1 = re.compile(r"Final test: .*top1: ([0-9.]+)")
 KNN = re.compile(r"k-NN \(k=\d+\) top-1: ([0-9.]+)")
