@@ -272,10 +272,15 @@ def test_fit_height_option_gives_the_span_height(healthy_dataset):
     torch.manual_seed(0)
     model = HealthiVertGAN(generator=dict(ngf=4, dilations=(2, 4)), max_height=24,
                            neighbour_height=True, fit_height=True).eval()
-    preds = model.predict(batch["inputs"], batch["data_samples"])
-    with torch.no_grad():
+    with torch.no_grad():  # an untrained generator draws no vertebra: make it draw rows 0..63
+        model.generator.fine.to_seg[0].bias.fill_(20.0)  # spectral norm leaves the bias
         spans = model.generate(batch["inputs"])["fine_spans"]
+    preds = model.predict(batch["inputs"], batch["data_samples"])
     for p, (top, bottom) in zip(preds, spans):
         rows = np.flatnonzero(p["syn_mask"].any(axis=1))
-        if rows.size:  # an untrained generator may draw no vertebra at all
-            assert (rows.min(), rows.max() + 1) == (top, bottom)
+        assert (rows.min(), rows.max() + 1) == (top, bottom)
+    # without the option the same segmentation is only cut to the span, not resampled
+    model.fit_height = False
+    for p, (top, bottom) in zip(model.predict(batch["inputs"], batch["data_samples"]), spans):
+        rows = np.flatnonzero(p["syn_mask"].any(axis=1))
+        assert rows.min() >= top and rows.max() < bottom
