@@ -1,6 +1,8 @@
 """HealthiVert-GAN: sample preparation, networks, GAN train_step, grading, config."""
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -275,12 +277,20 @@ def test_fit_height_option_gives_the_span_height(healthy_dataset):
     with torch.no_grad():  # an untrained generator draws no vertebra: make it draw rows 0..63
         model.generator.fine.to_seg[0].bias.fill_(20.0)  # spectral norm leaves the bias
         spans = model.generate(batch["inputs"])["fine_spans"]
-    preds = model.predict(batch["inputs"], batch["data_samples"])
+    import zoo.models.medical.healthivert_gan as gan_module
+
+    with mock.patch.object(gan_module, "fit_rows_to_spans",
+                           wraps=gan_module.fit_rows_to_spans) as fit:
+        preds = model.predict(batch["inputs"], batch["data_samples"])
+        assert fit.call_count == 1
     for p, (top, bottom) in zip(preds, spans):
         rows = np.flatnonzero(p["syn_mask"].any(axis=1))
         assert (rows.min(), rows.max() + 1) == (top, bottom)
     # without the option the same segmentation is only cut to the span, not resampled
     model.fit_height = False
-    for p, (top, bottom) in zip(model.predict(batch["inputs"], batch["data_samples"]), spans):
+    with mock.patch.object(gan_module, "fit_rows_to_spans") as fit:
+        preds = model.predict(batch["inputs"], batch["data_samples"])
+        assert fit.call_count == 0
+    for p, (top, bottom) in zip(preds, spans):
         rows = np.flatnonzero(p["syn_mask"].any(axis=1))
         assert rows.min() >= top and rows.max() < bottom
