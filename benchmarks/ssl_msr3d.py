@@ -22,8 +22,8 @@ pre-training folder, e.g. HaLP's mu::
 Every run is a ``tools/train.py`` / ``tools/ssl_knn.py`` process; each finished cell is
 cached as JSON in ``--cache-dir`` (a run can be stopped and resumed). The cache is keyed by
 method, ``--pretrain-options``, protocol and seed, not by the configs' contents: after editing
-a config, remove its cells and pre-training folders (or use another ``--cache-dir``). The table (mean ± std
-over seeds) goes to ``benchmarks/results/ssl_msr3d.md`` and ``.json``.
+a config, remove its cells and pre-training folders (or use another ``--cache-dir``). The
+table (mean ± std over seeds) goes to ``benchmarks/results/ssl_msr3d.md`` and ``.json``.
 
 Example (the full protocol; hours on a few CPU cores)::
 
