@@ -25,6 +25,7 @@ Writes ``benchmarks/results/skeleton_speed_modes.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -147,7 +148,10 @@ def measure(steps: dict[str, Callable[[], None]], warmup: int, repeats: int, clo
 
 def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -> dict:
     torch.manual_seed(0)
-    zoo = MODELS.build(ZOO_MODELS[name])
+    cfg = copy.deepcopy(ZOO_MODELS[name])
+    if name == "stgcn" and args.stgcn_fast_dropout:
+        cfg["backbone"]["fast_dropout"] = True
+    zoo = MODELS.build(cfg)
     x = torch.randn(args.batch, 1, PERSONS, FRAMES, JOINTS, 3)
     zoo.train()
     with torch.no_grad():  # BatchNorm statistics that folding must carry over
@@ -199,6 +203,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--compile", action="store_true",
                         help="add torch.compile of the fused model under bf16 (minutes)")
     parser.add_argument("--official", nargs="*", default=[], metavar="NAME=PATH")
+    parser.add_argument("--stgcn-fast-dropout", action="store_true",
+                        help="build the zoo's ST-GCN with fast_dropout=True (as "
+                             "configs/skeleton/stgcn_official_ntu60.py)")
     parser.add_argument("--out", default=str(RESULTS / "skeleton_speed_modes"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
