@@ -9,7 +9,9 @@ the same machine load:
   folded), zoo bf16, zoo fused + bf16, zoo fused in onnxruntime (fp32; ``--no-onnx`` drops
   it), zoo fused + bf16 under ``torch.compile`` (``--compile``);
 * one SGD training step: official fp32 / bf16 autocast, zoo fp32 / bf16 (``BF16OptimWrapper``'s
-  autocast: fp32 master weights, fp32 loss).
+  autocast: fp32 master weights, fp32 loss); with ``--stgcn-fast-dropout`` the zoo's ST-GCN
+  draws its dropout mask with ``FastDropout`` and the same weights with ``nn.Dropout`` are
+  timed beside it (the A/B of that option).
 
 It reports the median clips/s and the spread (min-max) of ``--repeats`` runs, the ratios of
 the zoo's best mode to the official module in fp32 and under bf16, GFLOP/s reached against
@@ -162,6 +164,12 @@ def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -
              "zoo bf16": _infer(zoo, (x,), True), "zoo fused+bf16": _infer(fused, (x,), True)}
     train = {"zoo fp32": _train(zoo, (x,), args.batch, False),
              "zoo bf16": _train(zoo, (x,), args.batch, True)}
+    if name == "stgcn" and args.stgcn_fast_dropout:  # the same weights with nn.Dropout, A/B
+        cfg["backbone"]["fast_dropout"] = False
+        twin = MODELS.build(cfg)
+        twin.load_state_dict(zoo.state_dict())
+        train["nn.Dropout fp32"] = _train(twin, (x,), args.batch, False)
+        train["nn.Dropout bf16"] = _train(twin, (x,), args.batch, True)
     if args.onnx:
         infer["zoo onnxruntime"] = _onnx(zoo, x, args.threads)
     if args.compile:  # inductor's C++ backend; compiled outside the timed runs
@@ -205,7 +213,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--official", nargs="*", default=[], metavar="NAME=PATH")
     parser.add_argument("--stgcn-fast-dropout", action="store_true",
                         help="build the zoo's ST-GCN with fast_dropout=True (as "
-                             "configs/skeleton/stgcn_official_ntu60.py)")
+                             "configs/skeleton/stgcn_official_ntu60.py) and time the same "
+                             "weights with nn.Dropout beside it ('nn.Dropout' rows)")
     parser.add_argument("--out", default=str(RESULTS / "skeleton_speed_modes"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
