@@ -7,7 +7,8 @@ the same machine load:
 
 * inference (eval, no grad): official fp32, official bf16 autocast, zoo fp32, zoo fused (BN
   folded), zoo bf16, zoo fused + bf16, zoo fused in onnxruntime (fp32; ``--no-onnx`` drops
-  it), zoo fused + bf16 under ``torch.compile`` (``--compile``);
+  it), its int8 copy in onnxruntime (``--int8``), zoo fused + bf16 under ``torch.compile``
+  (``--compile``);
 * one SGD training step: official fp32 / bf16 autocast, zoo fp32 / bf16 (``BF16OptimWrapper``'s
   autocast: fp32 master weights, fp32 loss); with ``--stgcn-fast-dropout`` the zoo's ST-GCN
   draws its dropout mask with ``FastDropout`` and the same weights with ``nn.Dropout`` are
@@ -87,13 +88,21 @@ def _train(model: torch.nn.Module, inputs: tuple, batch: int, bf16: bool
     return run
 
 
-def _onnx(model: torch.nn.Module, x: torch.Tensor, threads: int) -> Callable[[], None]:
+def _onnx(model: torch.nn.Module, x: torch.Tensor, threads: int, int8: bool = False
+          ) -> Callable[[], None]:
     import onnxruntime as ort
 
     from zoo.deploy.onnx_export import export_onnx
+    from zoo.deploy.quantize import quantize_onnx_int8
 
     path = Path(tempfile.mkdtemp(prefix="zoo_onnx_")) / "model.onnx"
     export_onnx(model, x, path)
+    if int8:  # ranges from inputs drawn like x: this is a speed measurement (random weights);
+        # agreement on a trained model: benchmarks/amp_agreement_msr.py
+        gen = torch.Generator().manual_seed(1)
+        calibration = [torch.randn(x.shape, generator=gen).numpy() for _ in range(4)]
+        path = Path(quantize_onnx_int8(path, path.with_suffix(".int8.onnx"), calibration,
+                                       min_agreement=0.0).path)
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -172,6 +181,8 @@ def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -
         train["nn.Dropout bf16"] = _train(twin, (x,), args.batch, True)
     if args.onnx:
         infer["zoo onnxruntime"] = _onnx(zoo, x, args.threads)
+    if args.int8:
+        infer["zoo onnxruntime int8"] = _onnx(zoo, x, args.threads, int8=True)
     if args.compile:  # inductor's C++ backend; compiled outside the timed runs
         compiled = torch.compile(fused)
         _infer(compiled, (x,), True)()
@@ -208,6 +219,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--models", nargs="+", default=list(ZOO_MODELS))
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     parser.add_argument("--no-onnx", dest="onnx", action="store_false")
+    parser.add_argument("--int8", action="store_true",
+                        help="add the int8 ONNX file (tools/deploy/export.py --int8) in "
+                             "onnxruntime")
     parser.add_argument("--compile", action="store_true",
                         help="add torch.compile of the fused model under bf16 (minutes)")
     parser.add_argument("--official", nargs="*", default=[], metavar="NAME=PATH")
@@ -261,9 +275,9 @@ def _markdown(result: dict) -> str:
                 factor = 3 if kind == "train" else 1  # backward ~ 2x forward
                 rate = gf * factor * v["clips_per_s"]
                 ref = peak["bf16" if "bf16" in mode else "fp32"]
+                share = "–" if "int8" in mode else f"{100 * rate / ref:.0f}"  # no int8 peak
                 lines.append(f"| {name} | {mode} | {v['clips_per_s']:.2f} | "
-                             f"{v['min']:.2f}-{v['max']:.2f} | {rate:.1f} | "
-                             f"{100 * rate / ref:.0f} |")
+                             f"{v['min']:.2f}-{v['max']:.2f} | {rate:.1f} | {share} |")
         lines.append("")
     lines += ["## Ratios (zoo best mode / official)", "",
               "| model | infer: zoo best | vs official fp32 | vs official bf16 | "

