@@ -16,7 +16,14 @@ from torch import nn
 from zoo.registry import MODELS
 
 from .graph import Graph
-from .units import FastDropout, check_input, input_batchnorm, normalise_input, stage_widths
+from .units import (
+    FastDropout,
+    aggregate_subsets,
+    check_input,
+    input_batchnorm,
+    normalise_input,
+    stage_widths,
+)
 
 
 class GraphConv(nn.Module):
@@ -29,8 +36,7 @@ class GraphConv(nn.Module):
 
     def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
         n, _, t, v = x.shape
-        x = self.conv(x).view(n, self.num_subsets, -1, t, v)
-        return torch.einsum("nkctv,kvw->nctw", x, A)
+        return aggregate_subsets(self.conv(x).view(n, self.num_subsets, -1, t, v), A)
 
 
 class STGCNBlock(nn.Module):

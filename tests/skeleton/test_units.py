@@ -8,6 +8,7 @@ from zoo.models.skeleton.units import (
     TemporalConv,
     TemporalMaxPool,
     TemporalUnit,
+    aggregate_subsets,
     check_input,
     fast_dropout,
     input_batchnorm,
@@ -156,3 +157,15 @@ def test_fast_dropout_module_and_the_stgcn_option():
     a = fast(clip)
     torch.manual_seed(2)
     assert not torch.equal(a, fast(clip))  # training draws a mask
+
+
+def test_aggregate_subsets_export_path_is_the_einsum(monkeypatch):
+    """Under ONNX export the aggregation is K matrix products; eagerly one einsum. Both are
+    sum_k X_k A_k (hand-written sum here)."""
+    torch.manual_seed(0)
+    x, A = torch.randn(2, 3, 4, 5, 6), torch.randn(3, 6, 7)
+    expected = sum(x[:, k] @ A[k] for k in range(3))
+    torch.testing.assert_close(aggregate_subsets(x, A), expected, atol=1e-5, rtol=1e-5)
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    monkeypatch.setattr(torch, "einsum", lambda *a: pytest.fail("einsum under export"))
+    torch.testing.assert_close(aggregate_subsets(x, A), expected, atol=1e-5, rtol=1e-5)
