@@ -11,7 +11,7 @@ training sequences; ``--no-onnx`` skips both): those rows compare the exported l
 over the clips) with PyTorch's fp32 logits.
 
 Run: ``OMP_NUM_THREADS=1 uv run python benchmarks/amp_agreement_msr.py CONFIG CKPT``.
-Writes ``benchmarks/results/amp_agreement_msr.{json,md}``.
+Writes ``benchmarks/results/amp_agreement_msr.{json,md}`` (``--name`` changes the file name).
 """
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ def main(argv=None) -> dict:
     parser.add_argument("checkpoint")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", default=str(REPO / "benchmarks/results"))
+    parser.add_argument("--name", default="amp_agreement_msr", help="results file name")
     parser.add_argument("--no-onnx", dest="onnx", action="store_false")
     parser.add_argument("--calib-samples", type=int, default=64)
     parser.add_argument("--train-command", default="",
@@ -109,16 +110,17 @@ def main(argv=None) -> dict:
     top2 = fp32.topk(2, dim=1).values
     results = dict(
         command=f"OMP_NUM_THREADS=1 uv run python benchmarks/amp_agreement_msr.py "
-                f"{args.config} {args.checkpoint} --calib-samples {args.calib_samples}"
+                f"{args.config} {args.checkpoint} --calib-samples {args.calib_samples} "
+                f"--name {args.name}"
                 + ("" if args.onnx else " --no-onnx") + " --train-command '...'",
         train_command=args.train_command, samples=len(labels),
         fp32_top1=100.0 * float((fp32.argmax(1) == labels).double().mean()),
         median_fp32_margin=float((top2[:, 0] - top2[:, 1]).median()), rows=rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "amp_agreement_msr.json", json.dumps(results, indent=2))
-    lines = ["# bf16 and int8 vs fp32 arg-max agreement, trained ST-GCN on MSR Action3D "
-             "(cross-subject)",
+    atomic_write_text(out / f"{args.name}.json", json.dumps(results, indent=2))
+    lines = [f"# bf16 and int8 vs fp32 arg-max agreement, trained "
+             f"{model.cfg.model.backbone.type} on MSR Action3D (cross-subject)",
              "", f"Checkpoint trained with: `{args.train_command}`", "",
              f"Measured with: `{results['command']}`", "",
              f"{results['samples']} test sequences, 10 clips each (probabilities averaged); "
@@ -131,7 +133,7 @@ def main(argv=None) -> dict:
     for name, r in rows.items():
         lines.append(f"| {name} | {r['top1']:.2f} | {r['agreement']:.2f} | {r['disagreeing']} "
                      f"| {r['max_prob_diff']:.4f} |")
-    atomic_write_text(out / "amp_agreement_msr.md", "\n".join(lines) + "\n")
+    atomic_write_text(out / f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return results
 

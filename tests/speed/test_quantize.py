@@ -46,6 +46,28 @@ def test_int8_file_is_quantised_and_follows_fp32(tmp_path):
     assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.9
 
 
+def _quantised_matmuls(path) -> int:
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    stored = {t.name for t in graph.initializer}
+    int8_weights = {o for n in graph.node if n.op_type == "DequantizeLinear"
+                    and n.input[0] in stored for o in n.output}
+    return sum(n.op_type == "MatMul" and any(i in int8_weights for i in n.input)
+               for n in graph.node)
+
+
+def test_int8_keeps_the_matrix_products_fp32_unless_asked(tmp_path):
+    model = _small_stgcn()
+    export_onnx(model, torch.randn(1, 1, 1, 24, 20, 3), tmp_path / "m.onnx")
+    calibration = [torch.randn(4, 1, 1, 24, 20, 3).numpy()]
+    quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "a.onnx", calibration, min_agreement=0)
+    quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "b.onnx", calibration, min_agreement=0,
+                       keep_fp32=())
+    assert _quantised_matmuls(tmp_path / "a.onnx") == 0
+    assert _quantised_matmuls(tmp_path / "b.onnx") > 0  # the graph aggregation's products
+
+
 def test_int8_check_refuses_a_model_that_disagrees(tmp_path, monkeypatch):
     import zoo.deploy.quantize as quantize
 
