@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from zoo.deploy.onnx_export import export_onnx, onnxruntime_logits
-from zoo.deploy.quantize import quantize_onnx_int8
+from zoo.deploy.quantize import INT8_OPS, quantize_onnx_int8
 from zoo.registry import MODELS
 
 from .conftest import MSR_CONFIG
@@ -63,7 +63,7 @@ def test_int8_keeps_the_matrix_products_fp32_unless_asked(tmp_path):
     calibration = [torch.randn(4, 1, 1, 24, 20, 3).numpy()]
     quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "a.onnx", calibration, min_agreement=0)
     quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "b.onnx", calibration, min_agreement=0,
-                       keep_fp32=())
+                       op_types=(*INT8_OPS, "MatMul"))
     assert _quantised_matmuls(tmp_path / "a.onnx") == 0
     assert _quantised_matmuls(tmp_path / "b.onnx") > 0  # the graph aggregation's products
 
