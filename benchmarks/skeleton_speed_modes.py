@@ -299,15 +299,16 @@ def _markdown(result: dict) -> str:
                       for o in ("official fp32", "official bf16")]
             cells += [mode, *ratios]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
     if any("zoo onnxruntime int8" in row["infer"] for row in result["models"].values()):
-        lines += ["", "int8 rows rank as the best mode only for the models whose int8 file "
+        lines += ["int8 rows rank as the best mode only for the models whose int8 file "
                   "met the 99.5 % arg-max agreement with fp32 on a trained MSR Action3D model "
                   f"(`benchmarks/amp_agreement_msr.py`): "
-                  f"{', '.join(result.get('int8_counts') or ['none'])}."]
+                  f"{', '.join(result.get('int8_counts') or ['none'])}.", ""]
     pipe = result["pipeline"]["samples_per_s"]
     fastest = max(r["train"][_best(r["train"])[0]]["clips_per_s"]
                   for r in result["models"].values())
-    lines += ["", f"Data pipeline (the zoo's training transforms at the NTU size, one process): "
+    lines += [f"Data pipeline (the zoo's training transforms at the NTU size, one process): "
               f"{pipe:.0f} samples/s, against at most {fastest:.1f} training clips/s of the "
               "models above.", "",
               f"Peak: best of 5 {1024}x{1024} `torch.mm` on this thread count "
