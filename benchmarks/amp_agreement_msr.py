@@ -41,7 +41,7 @@ def scores(model, dataset, batch_size: int, amp: bool, keep_fp32: bool = True) -
 
 
 def onnx_rows(model, config: str, inputs: torch.Tensor, labels: torch.Tensor,
-              calib_samples: int) -> dict:
+              calib_samples: int, op_types: list[str] | None = None) -> dict:
     """Top-1 and agreement with PyTorch's fp32 logits of the onnxruntime fp32 and int8 files."""
     import tempfile
 
@@ -49,7 +49,7 @@ def onnx_rows(model, config: str, inputs: torch.Tensor, labels: torch.Tensor,
 
     from zoo.deploy.export_tool import calibration_from_train_set
     from zoo.deploy.onnx_export import export_onnx, onnxruntime_logits
-    from zoo.deploy.quantize import quantize_onnx_int8
+    from zoo.deploy.quantize import INT8_OPS, quantize_onnx_int8
 
     with torch.no_grad():
         ref = model(inputs).float()
@@ -58,7 +58,8 @@ def onnx_rows(model, config: str, inputs: torch.Tensor, labels: torch.Tensor,
         fp32_path, int8_path = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
         export_onnx(model, inputs[:1], fp32_path)
         calibration = calibration_from_train_set(model.cfg, config, calib_samples)
-        report = quantize_onnx_int8(fp32_path, int8_path, calibration, min_agreement=0.0)
+        report = quantize_onnx_int8(fp32_path, int8_path, calibration, min_agreement=0.0,
+                                    op_types=INT8_OPS if op_types is None else op_types)
         for name, path in (("onnxruntime fp32 (BatchNorm folded)", fp32_path),
                            (f"onnxruntime int8 (calibrated on {len(calibration)} training "
                             f"sequences, {report.quantized_nodes} tensors quantised)",
@@ -81,6 +82,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--name", default="amp_agreement_msr", help="results file name")
     parser.add_argument("--no-onnx", dest="onnx", action="store_false")
     parser.add_argument("--calib-samples", type=int, default=64)
+    parser.add_argument("--int8-ops", nargs="*", default=None, metavar="OP",
+                        help="ONNX operator types to quantise (default: the zoo's INT8_OPS; "
+                             "none given: every type onnxruntime can quantise)")
     parser.add_argument("--train-command", default="",
                         help="the command that trained the checkpoint (for the results file)")
     args = parser.parse_args(argv)
@@ -106,12 +110,14 @@ def main(argv=None) -> dict:
     if args.onnx:
         inputs = torch.stack([torch.as_tensor(dataset[i]["inputs"]).float()
                               for i in range(len(dataset))])
-        rows.update(onnx_rows(model, args.config, inputs, labels, args.calib_samples))
+        rows.update(onnx_rows(model, args.config, inputs, labels, args.calib_samples,
+                              args.int8_ops))
     top2 = fp32.topk(2, dim=1).values
     results = dict(
         command=f"OMP_NUM_THREADS=1 uv run python benchmarks/amp_agreement_msr.py "
                 f"{args.config} {args.checkpoint} --calib-samples {args.calib_samples} "
                 f"--name {args.name}"
+                + ("" if args.int8_ops is None else " --int8-ops " + " ".join(args.int8_ops))
                 + ("" if args.onnx else " --no-onnx") + " --train-command '...'",
         train_command=args.train_command, samples=len(labels),
         fp32_top1=100.0 * float((fp32.argmax(1) == labels).double().mean()),

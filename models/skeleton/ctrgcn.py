@@ -84,9 +84,9 @@ class CTRGC(nn.Module):
         phi, psi = self.conv1(mean).squeeze(-2), self.conv2(mean).squeeze(-2)  # [N, R, V]
         value = self.conv3(x)  # [N, C', T, V]
         # the aggregation as a batched matrix product, value @ q (PYSKL) or value @ q^T
-        # (official; bit-identical to their einsums "ncuv,nctu->nctv" / "ncuv,nctv->nctu"):
-        # faster in PyTorch, and exported as ONNX MatMul, which onnxruntime runs as batched
-        # GEMM (int8 too) where its Einsum is slow. The official q^T is built transposed
+        # (official; bit-identical to their einsums "ncuv,nctu->nctv" / "ncuv,nctv->nctu"),
+        # exported as ONNX MatMul, which onnxruntime runs as batched GEMM where its Einsum
+        # kernel is slow. The official q^T is built transposed
         # (tanh(psi - phi), A^T; conv4 is per position) so no transpose is materialised.
         if self.variant == "pyskl":
             rel = torch.tanh(phi.unsqueeze(-1) - psi.unsqueeze(-2))  # [N, R, U, V]

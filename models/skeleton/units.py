@@ -190,8 +190,8 @@ def aggregate_subsets(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
 
     Eagerly one einsum (other contraction orders measured no faster); under ONNX export K
     matrix products with constant right-hand sides, which onnxruntime runs as GEMM (and as
-    integer GEMM in an int8 file) where its Einsum kernel is slow (ST-GCN int8: 30 % of the
-    time in Einsum before, 232 -> 166 ms per NTU batch of 4).
+    integer GEMM in an int8 file) where its Einsum kernel is slow (in an onnxruntime profile of
+    ST-GCN's int8 file the Einsum took about a third of the time).
     """
     if torch.onnx.is_in_onnx_export():
         out = torch.matmul(x[:, 0], A[0])

@@ -11,7 +11,8 @@ Quantised by default (:data:`INT8_OPS`): convolutions, fully connected layers an
 element-wise and data-movement operators between them. Matrix products (``MatMul``: the GCNs'
 graph aggregation, CTR-GC's activation-by-activation product, attention), normalisations and
 softmax stay fp32: on the trained MSR Action3D ST-GCN, onnxruntime's full default set flipped
-3-4 of 275 arg-maxes (98.9 / 98.6 % agreement with fp32), this set none, for 3-8 % less speed.
+4 of 275 arg-maxes, this set none (``benchmarks/results/amp_agreement_msr*.md``), at a few
+per cent of int8 speed.
 
 The result is checked, not assumed: :func:`quantize_onnx_int8` runs the int8 and the fp32 file
 on check inputs and raises when their arg-max predictions agree on fewer than
@@ -81,7 +82,8 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
     ``calibration``: input batches whose activation ranges set the uint8 scales (take them from
     the training split, never from the data the model is scored on). ``check``: batches on
     which the int8 file must reproduce the fp32 file's arg-max (default: the calibration
-    batches). ``op_types``: the ONNX operator types to quantise. Raises ``ValueError``
+    batches). ``op_types``: the ONNX operator types to quantise (empty: every type onnxruntime
+    can quantise, its own default). Raises ``ValueError``
     without batches and ``RuntimeError`` (nothing written) when the agreement is below
     ``min_agreement``.
     """
@@ -104,7 +106,7 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
             quantize_static(str(prepared), str(quantized), _reader(calibration, name),
                             quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            op_types_to_quantize=list(op_types))
+                            op_types_to_quantize=list(op_types) or None)
         finally:
             root.setLevel(level)
         inputs = np.concatenate([np.asarray(x, np.float32) for x in check])  # dynamic batch
