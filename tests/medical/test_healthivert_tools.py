@@ -115,3 +115,25 @@ def test_height_tracking_names_a_missing_meta_file(tmp_path):
     result = dict(data_root=str(tmp_path), vertebrae=[dict(case_id=7, label=19)])
     with pytest.raises(FileNotFoundError, match="case_0007/meta.json"):
         ht.vertebra_rows(result)
+
+
+def test_decay_config_keeps_the_default_then_decays_to_zero():
+    """healthivert_phantom_decay.py: the default's constant rate up to iteration 600, then a
+    linear fall to ~0 at 900 (pix2pix's 'linear' policy), everything else the default."""
+    from mmengine.config import Config
+    from mmengine.optim.scheduler import LinearLR
+
+    default = Config.fromfile("configs/medical/healthivert_phantom.py")
+    decay = Config.fromfile("configs/medical/healthivert_phantom_decay.py")
+    assert decay.model == default.model and decay.train_dataloader == default.train_dataloader
+    assert decay.train_cfg.max_iters == 900
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=5e-4)
+    (spec,) = decay.param_scheduler
+    scheduler = LinearLR(optimizer, **{k: v for k, v in spec.items() if k != "type"})
+    rates = []
+    for _ in range(900):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == rates[599] == 5e-4
+    assert abs(rates[750] - 2.5e-4) < 5e-6 and rates[899] < 5e-6
