@@ -86,12 +86,12 @@ class CTRGC(nn.Module):
         # the aggregation as a batched matrix product, value @ q (PYSKL) or value @ q^T
         # (official; bit-identical to their einsums "ncuv,nctu->nctv" / "ncuv,nctv->nctu"),
         # exported as ONNX MatMul, which onnxruntime runs as batched GEMM where its Einsum
-        # kernel is slow. The official q^T is built transposed
-        # (tanh(psi - phi), A^T; conv4 is per position) so no transpose is materialised.
+        # kernel is slow. The official q^T is built transposed (rel^T[v, u] =
+        # tanh(phi_u - psi_v), A^T; conv4 is per position) so no transpose is materialised.
         if self.variant == "pyskl":
             rel = torch.tanh(phi.unsqueeze(-1) - psi.unsqueeze(-2))  # [N, R, U, V]
         else:
-            rel = torch.tanh(psi.unsqueeze(-1) - phi.unsqueeze(-2))  # [N, R, V, U]
+            rel = torch.tanh(phi.unsqueeze(-2) - psi.unsqueeze(-1))  # [N, R, V, U]
             A = A.transpose(-1, -2)
         q = self.conv4(rel)  # [N, C', V, V]
         if torch.is_tensor(alpha):  # under bf16 autocast, stay bf16: the fp32 parameters

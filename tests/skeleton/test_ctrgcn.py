@@ -275,3 +275,21 @@ def test_tiny_ctrgcn_learns_the_synthetic_actions():
     with torch.no_grad():
         acc = (model(x_test).argmax(-1) == y_test).float().mean()
     assert acc >= 0.3, acc
+
+
+@pytest.mark.parametrize("variant", ["official", "pyskl"])
+def test_matmul_aggregation_is_the_papers_einsum(variant):
+    """CTRGC's batched matrix product (and, officially, Q^T built directly) against the
+    papers' einsum over Q = alpha * conv4(tanh(phi_u - psi_v)) + A, with alpha != 0 and a
+    non-symmetric A so that a transposed or sign-flipped relation term would show."""
+    torch.manual_seed(0)
+    m = CTRGC(16, 12, variant=variant)
+    x, A, alpha = torch.randn(3, 16, 10, 7), torch.randn(7, 7), torch.tensor([0.7])
+    with torch.no_grad():
+        mean = x.mean(-2, keepdim=True)
+        phi, psi = m.conv1(mean).squeeze(-2), m.conv2(mean).squeeze(-2)
+        q = m.conv4(torch.tanh(phi[..., :, None] - psi[..., None, :])) * alpha + A
+        value = m.conv3(x)
+        spec = "ncuv,nctu->nctv" if variant == "pyskl" else "ncuv,nctv->nctu"
+        torch.testing.assert_close(m(x, A, alpha), torch.einsum(spec, q, value),
+                                   rtol=1e-6, atol=1e-6)
