@@ -23,17 +23,24 @@ from .fuse import fuse_for_inference
 
 
 @dataclass
-class ExportReport:
-    """What :func:`export_onnx` wrote and how closely onnxruntime reproduces PyTorch."""
+class LogitDifference:
+    """The largest absolute logit difference between two runs of a model, and the largest
+    reference logit magnitude it is read against."""
 
-    path: str
-    fused_pairs: int
     max_abs_diff: float
     logit_scale: float
 
     @property
     def relative_diff(self) -> float:
         return self.max_abs_diff / max(self.logit_scale, 1e-12)
+
+
+@dataclass
+class ExportReport(LogitDifference):
+    """What :func:`export_onnx` wrote and how closely onnxruntime reproduces PyTorch."""
+
+    path: str = ""
+    fused_pairs: int = 0
 
 
 class _Logits(nn.Module):
@@ -75,9 +82,9 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
                       dynamic_axes={"inputs": {0: "batch"}, "logits": {0: "batch"}})
     atomic_write_bytes(path, buffer.getvalue())
     logits = onnxruntime_logits(path, example.numpy())
-    report = ExportReport(str(path), len(getattr(net, "fused_pairs", ())),
-                          float(np.abs(logits - reference.numpy()).max()),
-                          float(reference.abs().max()))
+    report = ExportReport(max_abs_diff=float(np.abs(logits - reference.numpy()).max()),
+                          logit_scale=float(reference.abs().max()), path=str(path),
+                          fused_pairs=len(getattr(net, "fused_pairs", ())))
     if report.relative_diff > rtol:
         raise RuntimeError(f"{path}: onnxruntime logits differ from PyTorch by "
                            f"{report.max_abs_diff:.3g} (> {rtol} x logit scale "

@@ -31,25 +31,19 @@ import numpy as np
 
 from zoo.fileio import atomic_write_bytes
 
-from .onnx_export import onnxruntime_logits
+from .onnx_export import LogitDifference, onnxruntime_logits
 
 INT8_OPS = ("Conv", "Gemm", "Add", "Mul", "Relu", "Concat", "MaxPool", "Split", "Transpose",
             "Reshape", "Squeeze", "Unsqueeze", "Gather", "Slice")
 
 
 @dataclass
-class QuantizeReport:
+class QuantizeReport(LogitDifference):
     """What :func:`quantize_onnx_int8` wrote and how closely it follows the fp32 file."""
 
-    path: str
-    quantized_nodes: int
-    argmax_agreement: float
-    max_abs_diff: float
-    logit_scale: float
-
-    @property
-    def relative_diff(self) -> float:
-        return self.max_abs_diff / max(self.logit_scale, 1e-12)
+    path: str = ""
+    quantized_nodes: int = 0
+    argmax_agreement: float = 0.0
 
 
 def _quantized_node_count(path: str | os.PathLike) -> int:
@@ -111,9 +105,10 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
             root.setLevel(level)
         inputs = np.concatenate([np.asarray(x, np.float32) for x in check])  # dynamic batch
         ref, got = onnxruntime_logits(fp32_path, inputs), onnxruntime_logits(quantized, inputs)
-        report = QuantizeReport(str(out), _quantized_node_count(quantized),
-                                float((got.argmax(1) == ref.argmax(1)).mean()),
-                                float(np.abs(got - ref).max()), float(np.abs(ref).max()))
+        report = QuantizeReport(max_abs_diff=float(np.abs(got - ref).max()),
+                                logit_scale=float(np.abs(ref).max()), path=str(out),
+                                quantized_nodes=_quantized_node_count(quantized),
+                                argmax_agreement=float((got.argmax(1) == ref.argmax(1)).mean()))
         if report.argmax_agreement < min_agreement:
             raise RuntimeError(
                 f"{fp32_path}: the int8 model's arg-max agrees with fp32 on "
