@@ -26,18 +26,24 @@ from zoo.fileio import atomic_write_text
 REPO = Path(__file__).resolve().parents[1]
 
 
+def read_split(dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every sample's input (``[N, clips, ...]``) and label, read once through the pipeline."""
+    items = [dataset[i] for i in range(len(dataset))]
+    return (torch.stack([torch.as_tensor(it["inputs"]) for it in items]).float(),
+            torch.cat([it["data_samples"].gt_label for it in items]))
+
+
 @torch.no_grad()
-def scores(model, dataset, batch_size: int, amp: bool, keep_fp32: bool = True) -> tuple:
+def scores(model, inputs: torch.Tensor, batch_size: int, amp: bool,
+           keep_fp32: bool = True) -> torch.Tensor:
+    """Class probabilities (averaged over the clips) in fp32 or under bf16 autocast."""
     from zoo.engine.amp import bf16_autocast
 
-    probs, labels = [], []
-    for start in range(0, len(dataset), batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-        x = torch.stack([torch.as_tensor(it["inputs"]) for it in items]).float()
+    probs = []
+    for x in inputs.split(batch_size):
         with bf16_autocast(model, enabled=amp, keep_fp32=keep_fp32):
             probs.append(model.predict_scores(x).float())
-        labels.append(torch.cat([it["data_samples"].gt_label for it in items]))
-    return torch.cat(probs), torch.cat(labels)
+    return torch.cat(probs)
 
 
 def onnx_rows(model, config: str, inputs: torch.Tensor, labels: torch.Tensor,
@@ -97,19 +103,18 @@ def main(argv=None) -> dict:
     init_default_scope("zoo")
     model = init_model(args.config, args.checkpoint).eval()
     dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
-    fp32, labels = scores(model, dataset, args.batch_size, amp=False)
+    inputs, labels = read_split(dataset)
+    fp32 = scores(model, inputs, args.batch_size, amp=False)
     rows = {}
     for name, keep in (("bf16 (zoo --amp: fp32 input layers and head)", True),
                        ("plain bf16 autocast", False)):
-        bf16, _ = scores(model, dataset, args.batch_size, amp=True, keep_fp32=keep)
+        bf16 = scores(model, inputs, args.batch_size, amp=True, keep_fp32=keep)
         agree = (bf16.argmax(1) == fp32.argmax(1))
         rows[name] = dict(top1=100.0 * float((bf16.argmax(1) == labels).double().mean()),
                           agreement=100.0 * float(agree.double().mean()),
                           disagreeing=int((~agree).sum()),
                           max_prob_diff=float((bf16 - fp32).abs().max()))
     if args.onnx:
-        inputs = torch.stack([torch.as_tensor(dataset[i]["inputs"]).float()
-                              for i in range(len(dataset))])
         rows.update(onnx_rows(model, args.config, inputs, labels, args.calib_samples,
                               args.int8_ops))
     top2 = fp32.topk(2, dim=1).values

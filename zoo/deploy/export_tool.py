@@ -17,6 +17,10 @@ from .onnx_export import ExportReport, export_onnx
 from .quantize import QuantizeReport, quantize_onnx_int8
 
 
+def _batch_of_one(sample: dict) -> torch.Tensor:
+    return torch.as_tensor(sample["inputs"]).float().unsqueeze(0)
+
+
 def example_from_test_set(cfg: Config, source: str) -> torch.Tensor:
     """The first test sample's input tensor with a batch axis of 1."""
     loader = cfg.get("test_dataloader")
@@ -28,7 +32,7 @@ def example_from_test_set(cfg: Config, source: str) -> torch.Tensor:
     except Exception as exc:  # the data may be absent on the exporting machine
         raise ValueError(f"{source}: cannot read the first test sample to take the input "
                          f"shape from ({exc}); give --input-shape") from exc
-    return torch.as_tensor(sample["inputs"]).float().unsqueeze(0)
+    return _batch_of_one(sample)
 
 
 def calibration_from_train_set(cfg: Config, source: str, samples: int) -> list[np.ndarray]:
@@ -53,8 +57,7 @@ def calibration_from_train_set(cfg: Config, source: str, samples: int) -> list[n
         raise ValueError(f"{source}: cannot read the training split for int8 calibration "
                          f"({exc})") from exc
     picks = np.unique(np.linspace(0, len(built) - 1, min(samples, len(built))).round())
-    return [torch.as_tensor(built[int(i)]["inputs"]).float().unsqueeze(0).numpy()
-            for i in picks]
+    return [_batch_of_one(built[int(i)]).numpy() for i in picks]
 
 
 def export_from_config(config: str, checkpoint: str, out: str | None = None,
