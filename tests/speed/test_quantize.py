@@ -68,6 +68,41 @@ def test_int8_keeps_the_matrix_products_fp32_unless_asked(tmp_path):
     assert _quantised_matmuls(tmp_path / "b.onnx") > 0  # the graph aggregation's products
 
 
+class _SelfAttentionHead(torch.nn.Module):
+    """A fully connected layer (a product with a weight), then token-by-token attention (a
+    product of two activations), then a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj, self.head = torch.nn.Linear(16, 16), torch.nn.Linear(16, 5)
+
+    def forward(self, x):  # [N, tokens, 16]
+        h = self.proj(x)
+        attn = (h @ h.transpose(1, 2) / 4).softmax(-1)
+        return self.head((attn @ h).mean(1))
+
+
+def test_int8_matmul_means_the_products_with_a_weight(tmp_path):
+    import onnx
+
+    from zoo.deploy.quantize import activation_products
+
+    torch.manual_seed(0)
+    export_onnx(_SelfAttentionHead(), torch.randn(1, 6, 16), tmp_path / "m.onnx", fuse=False)
+    graph = onnx.load(str(tmp_path / "m.onnx"))
+    assert len(activation_products(graph)) == 2  # scores and the weighted sum
+    calibration = [torch.randn(4, 6, 16).numpy() for _ in range(4)]
+    quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "q.onnx", calibration, min_agreement=0,
+                       op_types=("MatMul", "Gemm"))
+    quantised = onnx.load(str(tmp_path / "q.onnx")).graph
+    dequantised = {o for n in quantised.node if n.op_type == "DequantizeLinear"
+                   for o in n.output}
+    products = [n for n in quantised.node if n.op_type == "MatMul"]
+    weighted = [n for n in products if any(i in dequantised for i in n.input)]
+    assert _quantised_matmuls(tmp_path / "q.onnx") == 1  # the projection's product
+    assert len(products) == 3 and len(weighted) == 1  # attention's two stay fp32
+
+
 def test_int8_check_refuses_a_model_that_disagrees(tmp_path, monkeypatch):
     import zoo.deploy.quantize as quantize
 

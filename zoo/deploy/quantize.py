@@ -52,6 +52,16 @@ def _quantized_node_count(path: str | os.PathLike) -> int:
     return sum(node.op_type == "QuantizeLinear" for node in onnx.load(str(path)).graph.node)
 
 
+def activation_products(model) -> list[str]:
+    """Names of the ``MatMul`` nodes of the ONNX ``model`` whose operands are both computed
+    (attention, CTR-GC's per-sample topology): no constant operand to quantise per channel."""
+    constants = {t.name for t in model.graph.initializer}
+    constants.update(out for node in model.graph.node if node.op_type == "Constant"
+                     for out in node.output)
+    return [node.name for node in model.graph.node
+            if node.op_type == "MatMul" and not any(i in constants for i in node.input)]
+
+
 def _reader(inputs: Sequence[np.ndarray], name: str):
     from onnxruntime.quantization import CalibrationDataReader
 
@@ -97,10 +107,14 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
         root.setLevel(logging.ERROR)
         try:
             quant_pre_process(str(fp32_path), str(prepared))
+            # a listed MatMul means the products with a weight; onnxruntime's own default
+            # set (no list) also quantises the products of two activations
+            keep_fp32 = activation_products(onnx.load(str(prepared))) if op_types else []
             quantize_static(str(prepared), str(quantized), _reader(calibration, name),
                             quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            op_types_to_quantize=list(op_types) or None)
+                            op_types_to_quantize=list(op_types) or None,
+                            nodes_to_exclude=keep_fp32)
         finally:
             root.setLevel(level)
         inputs = np.concatenate([np.asarray(x, np.float32) for x in check])  # dynamic batch
