@@ -17,8 +17,10 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
     """Read a config file, apply ``--cfg-options``, set the work dir, and check it."""
     import zoo.hub.scheme  # noqa: F401  (load_from = 'zoo://NAME')
     from zoo.engine.atomic_io import install_atomic_backend
+    from zoo.engine.config_format import install_config_format_cache
 
     install_atomic_backend()
+    install_config_format_cache()
     allow_mmengine_checkpoints()
     if not osp.isfile(path):
         raise FileNotFoundError(f"config file {path} does not exist")

@@ -1,8 +1,11 @@
 """scikit-learn's handwritten digits (real 8x8 scans, 1,797 images, 10 classes)."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.dataset.base_dataset import force_full_init
 
 from zoo.registry import DATASETS
 
@@ -54,3 +57,14 @@ class Digits(BaseDataset):
         return [dict(img=(digits.images[i] / 16.0).astype(np.float32),
                      label=int(digits.target[i]), sample_idx=int(i), fold=int(fold[i]))
                 for i in keep]
+
+    @force_full_init
+    def get_data_info(self, idx: int) -> dict:
+        """The record at ``idx`` as mmengine returns it (a copy, ``sample_idx`` = ``idx``),
+        copied field by field (``copy.deepcopy`` of the whole record was ~7 % of a
+        split-digits continual run): arrays by ``copy``, immutable scalars shared."""
+        info = {key: value.copy() if isinstance(value, np.ndarray)
+                else value if isinstance(value, (int, float, str, type(None)))
+                else copy.deepcopy(value) for key, value in self.data_list[idx].items()}
+        info["sample_idx"] = idx if idx >= 0 else len(self) + idx
+        return info

@@ -27,3 +27,20 @@ def test_validation_fold_is_stratified_and_disjoint_from_training_folds_and_test
     assert images(DATASETS.build(dict(type="Digits", split="test", num_folds=3))) == \
         images(test)
     assert {test.get_data_info(i)["fold"] for i in range(len(test))} == {-1}
+
+
+def test_data_info_is_mmengines_copy_without_deepcopy():
+    import copy
+
+    from mmengine.dataset import BaseDataset
+
+    ds = DATASETS.build(dict(type="Digits", split="train"))
+    for idx in (0, 7, -1):
+        fast, reference = ds.get_data_info(idx), BaseDataset.get_data_info(ds, idx)
+        assert fast.keys() == reference.keys() and fast["sample_idx"] == reference["sample_idx"]
+        assert all(np.array_equal(fast[k], reference[k]) for k in fast)
+    stored = copy.deepcopy(ds.data_list[3]["img"])
+    info = ds.get_data_info(3)
+    info["img"] += 1  # a transform that edits in place must not reach the stored record
+    info["label"] = -1
+    assert np.array_equal(ds.data_list[3]["img"], stored) and ds.data_list[3]["label"] >= 0

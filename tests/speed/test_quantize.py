@@ -145,6 +145,10 @@ def test_export_tool_int8_calibrates_on_the_training_split(tmp_path, monkeypatch
     assert all(b.shape == (1, 5, 1, 32, 25, 3) for b in seen["batches"])
     assert quant.path == str(tmp_path / "stgcn.int8.onnx") and quant.quantized_nodes > 0
     assert quant.argmax_agreement >= 0.995
+    # the sensitive-block escape hatch: a backbone kept fp32 leaves only the head's tensors
+    _, partial = load_tool().main([SYNTHETIC, str(ckpt), "--int8", "--calib-samples", "6",
+                                   "--int8-fp32-nodes", "/backbone/"])
+    assert 0 < partial.quantized_nodes < quant.quantized_nodes
 
 
 @pytest.mark.slow  # reading MSR Action3D and training the shared model: minutes here
@@ -178,3 +182,46 @@ def test_msr_int8_agrees_with_fp32(msr_trained, msr_dir, tmp_path):
     seen = f"int8 agreement {agree:.4f}, top-1 {acc_fp32:.4f} -> {acc_int8:.4f}"
     assert agree >= 0.75, seen
     assert abs(acc_int8 - acc_fp32) <= 0.03, seen
+
+
+def test_int8_fp32_nodes_stay_unquantised(tmp_path):
+    import onnx
+
+    torch.manual_seed(0)
+    export_onnx(_SelfAttentionHead(), torch.randn(1, 6, 16), tmp_path / "m.onnx", fuse=False)
+    calibration = [torch.randn(4, 6, 16).numpy() for _ in range(4)]
+    quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "q.onnx", calibration, min_agreement=0,
+                       op_types=("MatMul", "Gemm"), fp32_nodes=[r"/proj/"])
+    graph = onnx.load(str(tmp_path / "q.onnx")).graph
+    stored = {t.name for t in graph.initializer}
+    int8_weights = {o for n in graph.node if n.op_type == "DequantizeLinear"
+                    and n.input[0] in stored for o in n.output}
+    users = [n.name for n in graph.node if any(i in int8_weights for i in n.input)]
+    assert users and not any("/proj/" in u for u in users)  # the head's Gemm only
+    assert _quantised_matmuls(tmp_path / "q.onnx") == 0
+
+
+def _sensitivity_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_int8_sensitivity", Path(__file__).resolve().parents[2]
+        / "benchmarks/int8_sensitivity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sensitivity_holds_out_what_calibration_did_not_see(tmp_path):
+    tool = _sensitivity_tool()
+    samples = [np.full((1, 2), i, np.float32) for i in range(10)]
+    calibration, held = tool.split_calibration(samples, 4)
+    seen = {int(c[0, 0]) for c in calibration}
+    assert len(seen) == 4 and seen.isdisjoint(held[:, 0].astype(int).tolist())
+    assert len(seen) + len(held) == 10
+    with pytest.raises(ValueError, match="leave none"):
+        tool.split_calibration(samples[:3], 4)
+    model = _small_stgcn()
+    export_onnx(model, torch.randn(1, 1, 1, 24, 20, 3), tmp_path / "m.onnx")
+    groups = tool.node_groups(tmp_path / "m.onnx", r"/backbone/layers\.\d+/")
+    assert groups == [f"/backbone/layers.{i}/" for i in range(3)]  # distinct, in graph order

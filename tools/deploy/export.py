@@ -29,6 +29,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also write an int8 copy (<out>.int8.onnx) for onnxruntime")
     parser.add_argument("--calib-samples", type=int, default=64,
                         help="training samples that calibrate the int8 ranges (default 64)")
+    parser.add_argument("--int8-fp32-nodes", nargs="+", default=(), metavar="REGEX",
+                        help="ONNX nodes to keep fp32 in the int8 file (regular expressions "
+                             "on node names, e.g. '/backbone/layers\\.0/'; "
+                             "benchmarks/int8_sensitivity.py finds the sensitive blocks)")
     return parser.parse_args(argv)
 
 
@@ -36,7 +40,8 @@ def main(argv=None):
     args = parse_args(argv)
     result = export_from_config(args.config, args.checkpoint, args.out, args.input_shape,
                                 fuse=not args.no_fuse, opset=args.opset, int8=args.int8,
-                                calib_samples=args.calib_samples)
+                                calib_samples=args.calib_samples,
+                                int8_fp32_nodes=args.int8_fp32_nodes)
     report, quant = result if args.int8 else (result, None)
     print(f"Wrote {report.path}: {report.fused_pairs} BatchNorms folded; onnxruntime vs "
           f"PyTorch logits max |diff| {report.max_abs_diff:.3g} (logit scale "

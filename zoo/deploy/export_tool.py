@@ -62,11 +62,13 @@ def calibration_from_train_set(cfg: Config, source: str, samples: int) -> list[n
 
 def export_from_config(config: str, checkpoint: str, out: str | None = None,
                        input_shape: Sequence[int] | None = None, fuse: bool = True,
-                       opset: int = 17, int8: bool = False, calib_samples: int = 64
+                       opset: int = 17, int8: bool = False, calib_samples: int = 64,
+                       int8_fp32_nodes: Sequence[str] = ()
                        ) -> ExportReport | tuple[ExportReport, QuantizeReport]:
     """Build ``config``'s model with ``checkpoint`` (strict, :func:`zoo.apis.init_model`)
     and export it to ONNX; with ``int8`` also write ``<out stem>.int8.onnx``, calibrated on
-    ``calib_samples`` training samples and checked against the fp32 file on them."""
+    ``calib_samples`` training samples and checked against the fp32 file on them, with the
+    nodes matching ``int8_fp32_nodes`` (regular expressions) left fp32."""
     model = init_model(config, checkpoint)
     torch.manual_seed(0)
     example = (torch.randn(*input_shape) if input_shape
@@ -76,4 +78,5 @@ def export_from_config(config: str, checkpoint: str, out: str | None = None,
     if not int8:
         return report
     calibration = calibration_from_train_set(model.cfg, config, calib_samples)
-    return report, quantize_onnx_int8(out, osp.splitext(out)[0] + ".int8.onnx", calibration)
+    return report, quantize_onnx_int8(out, osp.splitext(out)[0] + ".int8.onnx", calibration,
+                                      fp32_nodes=int8_fp32_nodes)

@@ -52,16 +52,19 @@ class _Logits(nn.Module):
         return self.model(inputs)
 
 
-def onnxruntime_logits(path: str | os.PathLike, inputs: np.ndarray, threads: int = 1
-                       ) -> np.ndarray:
-    """Logits of an exported file run by onnxruntime on the CPU."""
+def onnxruntime_logits(path: str | os.PathLike, inputs: np.ndarray, threads: int = 1,
+                       batch_size: int = 16) -> np.ndarray:
+    """Logits of an exported file run by onnxruntime on the CPU, ``batch_size`` samples per
+    run (a whole test split in one run holds every activation of every sample at once)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: inputs})[0]
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run(None, {name: inputs[i:i + batch_size]})[0]
+                           for i in range(0, len(inputs), batch_size)])
 
 
 @torch.no_grad()

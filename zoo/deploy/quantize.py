@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,14 +81,17 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
                        calibration: Sequence[np.ndarray],
                        check: Sequence[np.ndarray] | None = None,
                        min_agreement: float = 0.995,
-                       op_types: Sequence[str] = INT8_OPS) -> QuantizeReport:
+                       op_types: Sequence[str] = INT8_OPS,
+                       fp32_nodes: Sequence[str] = ()) -> QuantizeReport:
     """Write an int8 (QDQ) copy of the ONNX file ``fp32_path`` to ``out`` (atomically).
 
     ``calibration``: input batches whose activation ranges set the uint8 scales (take them from
     the training split, never from the data the model is scored on). ``check``: batches on
     which the int8 file must reproduce the fp32 file's arg-max (default: the calibration
     batches). ``op_types``: the ONNX operator types to quantise (empty: every type onnxruntime
-    can quantise, its own default). Raises ``ValueError``
+    can quantise, its own default); a listed ``MatMul`` quantises the products with a stored
+    operand only (:func:`activation_products` stay fp32). ``fp32_nodes``: regular expressions;
+    nodes whose names match one (``re.search``) stay fp32. Raises ``ValueError``
     without batches and ``RuntimeError`` (nothing written) when the agreement is below
     ``min_agreement``.
     """
@@ -109,7 +113,10 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
             quant_pre_process(str(fp32_path), str(prepared))
             # a listed MatMul means the products with a weight; onnxruntime's own default
             # set (no list) also quantises the products of two activations
-            keep_fp32 = activation_products(onnx.load(str(prepared))) if op_types else []
+            graph = onnx.load(str(prepared))
+            keep_fp32 = activation_products(graph) if op_types else []
+            keep_fp32 += [node.name for node in graph.graph.node
+                          if any(re.search(p, node.name) for p in fp32_nodes)]
             quantize_static(str(prepared), str(quantized), _reader(calibration, name),
                             quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -127,6 +134,7 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
             raise RuntimeError(
                 f"{fp32_path}: the int8 model's arg-max agrees with fp32 on "
                 f"{100 * report.argmax_agreement:.1f} % of {len(ref)} check inputs (< "
-                f"{100 * min_agreement:.1f} %); keep the fp32 file or calibrate on more data")
+                f"{100 * min_agreement:.1f} %); keep the fp32 file, calibrate on more data or "
+                f"keep the sensitive blocks fp32 (benchmarks/int8_sensitivity.py)")
         atomic_write_bytes(out, quantized.read_bytes())
     return report
