@@ -2,8 +2,8 @@
 
 mmengine's ``Config.pretty_text`` runs yapf on the config's text (~60 ms for a zoo config on
 this CPU) every time it is read, and one run reads it four times: the config dump in the work
-directory twice, the runtime-info hook and the environment log once each. On a short
-continual-learning run (split digits, a second or two) that was ~15 % of the wall time.
+directory twice, the runtime-info hook and the environment log once each — a fixed cost
+that shows on short runs (a split-digits continual run takes a second or two).
 :func:`install_config_format_cache` memoises yapf's ``FormatCode`` as mmengine's config module
 calls it: the same input text and style give the same output, so the texts are unchanged.
 Importing this module changes nothing; :func:`zoo.runner_utils.load_config` installs it.
