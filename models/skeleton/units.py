@@ -201,6 +201,18 @@ def aggregate_subsets(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nkctv,kvw->nctw", x, A)
 
 
+def expand_subsets(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """Each subset's aggregation ``X A_k`` stacked: ``x`` ``[N, C, T, V]``, ``A`` ``[K, V, W]``
+    -> ``[N, K, C, T, W]`` (the graph convolution that convolves after aggregating).
+
+    Eagerly one einsum; under ONNX export one broadcast matrix product (a ``MatMul`` with a
+    constant right-hand side, as in :func:`aggregate_subsets`).
+    """
+    if torch.onnx.is_in_onnx_export():
+        return torch.matmul(x.unsqueeze(1), A.unsqueeze(1))  # [N,1,C,T,V] @ [K,1,V,W]
+    return torch.einsum("nctv,kvw->nkctw", x, A)
+
+
 def temporal_residual(in_channels: int, out_channels: int, stride: int, residual: bool,
                       conv: type[nn.Module] | None = None) -> nn.Module | None:
     """The residual path of a GCN block: none, the identity when the shape is kept, else a
@@ -280,7 +292,7 @@ class AdaptiveGraphConv(nn.Module):
         if self.conv_pos == "pre":
             y = aggregate_subsets(self.conv(x).view(n, self.num_subsets, -1, t, v), A)
         else:
-            y = torch.einsum("nctv,kvw->nkctw", x, A).reshape(n, -1, t, v)
+            y = expand_subsets(x, A).reshape(n, -1, t, v)
             y = self.conv(y)
         y = self.bn(y)
         if self.down is not None:

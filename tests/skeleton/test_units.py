@@ -9,6 +9,7 @@ from zoo.models.skeleton.units import (
     TemporalMaxPool,
     TemporalUnit,
     aggregate_subsets,
+    expand_subsets,
     check_input,
     fast_dropout,
     input_batchnorm,
@@ -169,3 +170,15 @@ def test_aggregate_subsets_export_path_is_the_einsum(monkeypatch):
     monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
     monkeypatch.setattr(torch, "einsum", lambda *a: pytest.fail("einsum under export"))
     torch.testing.assert_close(aggregate_subsets(x, A), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_expand_subsets_export_path_is_the_einsum(monkeypatch):
+    """'post' graph convolution: X A_k per subset, stacked on axis 1 — eagerly an einsum,
+    under ONNX export one broadcast matrix product; both equal the hand-written stack."""
+    torch.manual_seed(0)
+    x, A = torch.randn(2, 4, 5, 6), torch.randn(3, 6, 7)
+    expected = torch.stack([x @ A[k] for k in range(3)], dim=1)
+    torch.testing.assert_close(expand_subsets(x, A), expected, atol=1e-5, rtol=1e-5)
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    monkeypatch.setattr(torch, "einsum", lambda *a: pytest.fail("einsum under export"))
+    torch.testing.assert_close(expand_subsets(x, A), expected, atol=1e-5, rtol=1e-5)
