@@ -46,15 +46,19 @@ def test_int8_file_is_quantised_and_follows_fp32(tmp_path):
     assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.9
 
 
-def _quantised_matmuls(path) -> int:
+def _int8_weight_users(path) -> list:
+    """The nodes of an ONNX file that read a stored (int8) weight through a DequantizeLinear."""
     import onnx
 
     graph = onnx.load(str(path)).graph
     stored = {t.name for t in graph.initializer}
     int8_weights = {o for n in graph.node if n.op_type == "DequantizeLinear"
                     and n.input[0] in stored for o in n.output}
-    return sum(n.op_type == "MatMul" and any(i in int8_weights for i in n.input)
-               for n in graph.node)
+    return [n for n in graph.node if any(i in int8_weights for i in n.input)]
+
+
+def _quantised_matmuls(path) -> int:
+    return sum(n.op_type == "MatMul" for n in _int8_weight_users(path))
 
 
 def test_int8_keeps_the_matrix_products_fp32_unless_asked(tmp_path):
@@ -185,18 +189,12 @@ def test_msr_int8_agrees_with_fp32(msr_trained, msr_dir, tmp_path):
 
 
 def test_int8_fp32_nodes_stay_unquantised(tmp_path):
-    import onnx
-
     torch.manual_seed(0)
     export_onnx(_SelfAttentionHead(), torch.randn(1, 6, 16), tmp_path / "m.onnx", fuse=False)
     calibration = [torch.randn(4, 6, 16).numpy() for _ in range(4)]
     quantize_onnx_int8(tmp_path / "m.onnx", tmp_path / "q.onnx", calibration, min_agreement=0,
                        op_types=("MatMul", "Gemm"), fp32_nodes=[r"/proj/"])
-    graph = onnx.load(str(tmp_path / "q.onnx")).graph
-    stored = {t.name for t in graph.initializer}
-    int8_weights = {o for n in graph.node if n.op_type == "DequantizeLinear"
-                    and n.input[0] in stored for o in n.output}
-    users = [n.name for n in graph.node if any(i in int8_weights for i in n.input)]
+    users = [n.name for n in _int8_weight_users(tmp_path / "q.onnx")]
     assert users and not any("/proj/" in u for u in users)  # the head's Gemm only
     assert _quantised_matmuls(tmp_path / "q.onnx") == 0
 
