@@ -46,6 +46,15 @@ def scores(model, inputs: torch.Tensor, batch_size: int, amp: bool,
     return torch.cat(probs)
 
 
+def agreement_row(probs: torch.Tensor, reference: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Top-1 of ``probs``, its arg-max agreement with ``reference`` and the largest class
+    probability difference (both ``[N, classes]`` probabilities)."""
+    agree = probs.argmax(1) == reference.argmax(1)
+    return dict(top1=100.0 * float((probs.argmax(1) == labels).double().mean()),
+                agreement=100.0 * float(agree.double().mean()), disagreeing=int((~agree).sum()),
+                max_prob_diff=float((probs - reference).abs().max()))
+
+
 def onnx_rows(model, config: str, inputs: torch.Tensor, labels: torch.Tensor,
               calib_samples: int, op_types: list[str] | None = None) -> dict:
     """Top-1 and agreement with PyTorch's fp32 logits of the onnxruntime fp32 and int8 files."""
@@ -71,11 +80,7 @@ def onnx_rows(model, config: str, inputs: torch.Tensor, labels: torch.Tensor,
                             f"sequences, {report.quantized_nodes} tensors quantised)",
                             int8_path)):
             got = torch.from_numpy(np.asarray(onnxruntime_logits(path, inputs.numpy())))
-            agree = got.argmax(1) == ref.argmax(1)
-            rows[name] = dict(top1=100.0 * float((got.argmax(1) == labels).double().mean()),
-                              agreement=100.0 * float(agree.double().mean()),
-                              disagreeing=int((~agree).sum()),
-                              max_prob_diff=float((got.softmax(1) - ref.softmax(1)).abs().max()))
+            rows[name] = agreement_row(got.softmax(1), ref.softmax(1), labels)
     return rows
 
 
@@ -109,11 +114,7 @@ def main(argv=None) -> dict:
     for name, keep in (("bf16 (zoo --amp: fp32 input layers and head)", True),
                        ("plain bf16 autocast", False)):
         bf16 = scores(model, inputs, args.batch_size, amp=True, keep_fp32=keep)
-        agree = (bf16.argmax(1) == fp32.argmax(1))
-        rows[name] = dict(top1=100.0 * float((bf16.argmax(1) == labels).double().mean()),
-                          agreement=100.0 * float(agree.double().mean()),
-                          disagreeing=int((~agree).sum()),
-                          max_prob_diff=float((bf16 - fp32).abs().max()))
+        rows[name] = agreement_row(bf16, fp32, labels)
     if args.onnx:
         rows.update(onnx_rows(model, args.config, inputs, labels, args.calib_samples,
                               args.int8_ops))

@@ -28,13 +28,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 def split_calibration(samples: list[np.ndarray], calib: int
                       ) -> tuple[list[np.ndarray], np.ndarray]:
-    """``calib`` samples evenly spread for calibration, the others concatenated as hold-out."""
-    picks = np.unique(np.linspace(0, len(samples) - 1, min(calib, len(samples))).round())
-    held = np.setdiff1d(np.arange(len(samples)), picks.astype(int))
+    """The ``calib`` samples the int8 export would calibrate on (evenly spread), and the
+    others concatenated as hold-out."""
+    from zoo.deploy.export_tool import evenly_spread
+
+    picks = evenly_spread(len(samples), calib)
+    held = np.setdiff1d(np.arange(len(samples)), picks)
     if not len(held):
         raise ValueError(f"{len(samples)} training samples leave none beside the "
                          f"{calib} calibration samples")
-    return [samples[int(i)] for i in picks], np.concatenate([samples[i] for i in held])
+    return [samples[i] for i in picks], np.concatenate([samples[i] for i in held])
 
 
 def node_groups(path: str | Path, pattern: str) -> list[str]:

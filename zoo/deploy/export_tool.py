@@ -35,6 +35,12 @@ def example_from_test_set(cfg: Config, source: str) -> torch.Tensor:
     return _batch_of_one(sample)
 
 
+def evenly_spread(total: int, count: int) -> np.ndarray:
+    """``count`` indices spread evenly over ``range(total)`` (every index when ``count`` is
+    at least ``total``): the calibration samples the int8 export takes."""
+    return np.unique(np.linspace(0, total - 1, min(count, total)).round()).astype(int)
+
+
 def calibration_from_train_set(cfg: Config, source: str, samples: int) -> list[np.ndarray]:
     """``samples`` training samples, evenly spread over the train split and read with the
     test pipeline (the input shape the export expects, no augmentation), each ``[1, ...]``.
@@ -56,8 +62,7 @@ def calibration_from_train_set(cfg: Config, source: str, samples: int) -> list[n
     except Exception as exc:
         raise ValueError(f"{source}: cannot read the training split for int8 calibration "
                          f"({exc})") from exc
-    picks = np.unique(np.linspace(0, len(built) - 1, min(samples, len(built))).round())
-    return [_batch_of_one(built[int(i)]).numpy() for i in picks]
+    return [_batch_of_one(built[int(i)]).numpy() for i in evenly_spread(len(built), samples)]
 
 
 def export_from_config(config: str, checkpoint: str, out: str | None = None,

@@ -113,9 +113,9 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out: str | os.PathLike,
             quant_pre_process(str(fp32_path), str(prepared))
             # a listed MatMul means the products with a weight; onnxruntime's own default
             # set (no list) also quantises the products of two activations
-            graph = onnx.load(str(prepared))
-            keep_fp32 = activation_products(graph) if op_types else []
-            keep_fp32 += [node.name for node in graph.graph.node
+            prepared_model = onnx.load(str(prepared))
+            keep_fp32 = activation_products(prepared_model) if op_types else []
+            keep_fp32 += [node.name for node in prepared_model.graph.node
                           if any(re.search(p, node.name) for p in fp32_nodes)]
             quantize_static(str(prepared), str(quantized), _reader(calibration, name),
                             quant_format=QuantFormat.QDQ, per_channel=True,
