@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -182,6 +183,42 @@ class MemoryDataset(Dataset):
         return {"inputs": self.inputs[idx], "data_samples": sample}
 
 
+class PackedBatch(NamedTuple):
+    """A training or evaluation batch already through the pipeline and the model's data
+    preprocessor: ``inputs [B, ...]`` and incremental ``labels [B]``."""
+
+    inputs: torch.Tensor
+    labels: torch.Tensor
+
+
+class PackedDataset(Dataset):
+    """A data set held as the model's preprocessed inputs and labels (two tensors), so that a
+    batch is one indexing (``__getitems__``): no per-sample pipeline, collate or data
+    samples. Built by ``ContinualTrainLoop(cache_inputs=True)`` from data whose pipeline and
+    preprocessor are deterministic; ``source`` names the data it was made from."""
+
+    def __init__(self, inputs: torch.Tensor, labels: torch.Tensor, source: str = "packed"):
+        if len(inputs) != len(labels):
+            raise ValueError(f"PackedDataset ({source}): {len(inputs)} inputs but "
+                             f"{len(labels)} labels")
+        self.inputs, self.labels, self.source = inputs, labels.long(), source
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, idx: int) -> PackedBatch:
+        return self.__getitems__([idx])
+
+    def __getitems__(self, indices: Sequence[int]) -> PackedBatch:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return PackedBatch(self.inputs[index], self.labels[index])
+
+
+def packed_collate(batch: PackedBatch) -> PackedBatch:
+    """The collate function of a :class:`PackedDataset` loader: its batches come whole."""
+    return batch
+
+
 @DATASETS.register_module()
 class TaskSequenceDataset(Dataset):
     """One data set per continual task, presented as one labelled data set.
@@ -275,22 +312,31 @@ class TaskSequenceDataset(Dataset):
         """Present for mmengine's dataset protocol; the inner data sets are built eagerly."""
 
 
+def collate_of(loader_cfg: dict):
+    """The collate function a data loader config names (mmengine's ``pseudo_collate`` by
+    default)."""
+    collate_cfg = loader_cfg.get("collate_fn", dict(type="pseudo_collate"))
+    collate = FUNCTIONS.get(collate_cfg["type"]) if isinstance(collate_cfg, dict) \
+        else collate_cfg
+    return collate or pseudo_collate
+
+
 def loader_like(loader_cfg: dict, dataset, train: bool, seed: int, batch_size: int
                 ) -> DataLoader:
     """A ``DataLoader`` over ``dataset`` with the sampler, workers, collate function and
     ``pin_memory`` of a ``train_dataloader`` config (without its ``dataset``) and the given
-    ``batch_size``. ``train=False`` gives an ordered, unshuffled loader."""
+    ``batch_size``. ``train=False`` gives an ordered, unshuffled loader. A
+    :class:`PackedDataset` is read in the main process and its batches are not collated."""
     cfg = copy.deepcopy(dict(loader_cfg))
     cfg.pop("batch_size", None)
+    if isinstance(dataset, PackedDataset):  # in memory already: no workers, batches whole
+        cfg.update(num_workers=0, collate_fn=packed_collate)
     num_workers = int(cfg.pop("num_workers", 0))
     sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=True))
     if not train:
         sampler_cfg = dict(type="DefaultSampler", shuffle=False)
     sampler = DATA_SAMPLERS.build(sampler_cfg, default_args=dict(dataset=dataset, seed=seed))
-    collate_cfg = cfg.pop("collate_fn", dict(type="pseudo_collate"))
-    collate = FUNCTIONS.get(collate_cfg["type"]) if isinstance(collate_cfg, dict) \
-        else collate_cfg
-    collate = collate or pseudo_collate
+    collate = collate_of(cfg)
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=get_rank(), seed=seed) \
         if num_workers > 0 else None
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import resource
 import sys
 import time
@@ -51,7 +52,14 @@ from zoo.structures import gather_labels
 from . import sync
 from .checkpoint import plain, resume_run, save_task_checkpoint, take_over_resume, task_payload
 from .context import StrategyContext
-from .dataset import ClassIncrementalSubset, evaluation_data, loader_like
+from .dataset import (
+    ClassIncrementalSubset,
+    PackedBatch,
+    PackedDataset,
+    collate_of,
+    evaluation_data,
+    loader_like,
+)
 from .evaluation import (
     metric_row,
     own_task_accuracy,
@@ -68,6 +76,13 @@ from .scenario import (
     dataset_labels,
 )
 from .stream import StreamDataset, blurry_split
+
+
+def data_name(dataset) -> str:
+    """A data set's class, with the data set it wraps: ``ClassIncrementalSubset(Digits)``."""
+    inner = getattr(dataset, "dataset", None)
+    name = type(dataset).__name__
+    return f"{name}({data_name(inner)})" if inner is not None else name
 
 
 def peak_rss_mb() -> float:
@@ -98,6 +113,14 @@ class ContinualTrainLoop(BaseLoop):
         eval_metric: optional ``METRICS`` config (e.g. ``dict(type='MILMetric')``) computed on
             every seen task after each task from the model's ``mode='predict'`` outputs; its
             numeric results fill one matrix per key (``metric_matrices`` in the results).
+        cache_inputs: pass every training and evaluation sample through the pipeline and the
+            data preprocessor once and keep the results in memory as tensors
+            (:class:`~zoo.continual.dataset.PackedDataset`): an epoch is then a pass of
+            tensor indexing, with no per-sample decoding, packing or collation. Only for
+            deterministic pipelines (no random augmentation): on the first samples of each
+            data set the loop checks that a second pass gives the same inputs and raises
+            otherwise. Results are identical to the uncached run (the packing draws no
+            random numbers); memory grows by the data set's preprocessed size.
         blurry: fraction of every task's training samples deferred to the next task's stream
             (blurry task boundaries, :func:`~zoo.continual.stream.blurry_split`; 0: crisp).
     """
@@ -108,8 +131,12 @@ class ContinualTrainLoop(BaseLoop):
                  strategy: dict | None = None, epochs_per_task: int = 1,
                  eval_dataloader: dict | None = None, save_checkpoints: bool = True,
                  save_plots: bool = True, results_file: str = "continual_results.json",
-                 eval_metric: dict | None = None, blurry: float = 0.0):
+                 eval_metric: dict | None = None, blurry: float = 0.0,
+                 cache_inputs: bool = False):
         self._runner = runner
+        self.cache_inputs = bool(cache_inputs)
+        self._own: dict[tuple[int, bool], object] = {}  # the tasks' data sets, built once
+        self._packs: dict[int, tuple[object, PackedDataset]] = {}  # id(own data set) -> pack
         self.rank, self.world_size = get_rank(), get_world_size()
         if epochs_per_task < 1:
             raise ValueError(f"epochs_per_task must be >= 1, got {epochs_per_task}")
@@ -231,10 +258,64 @@ class ContinualTrainLoop(BaseLoop):
         return self._own_data(task, train)
 
     def _own_data(self, task: int, train: bool):
-        if self.scenario.kind == "domain":
-            source = self.train_full if train else self.eval_full
-            return self.scenario.task_dataset(source, task, self.labels_of(source))
-        return self.subset(self.scenario.task_classes[task], train)
+        key = (task, train)
+        if key not in self._own:
+            if self.scenario.kind == "domain":
+                source = self.train_full if train else self.eval_full
+                self._own[key] = self.scenario.task_dataset(source, task,
+                                                            self.labels_of(source))
+            else:
+                self._own[key] = self.subset(self.scenario.task_classes[task], train)
+        return self._own[key]
+
+    def pack(self, dataset) -> PackedDataset:
+        """``dataset`` through its pipeline and the model's data preprocessor once, as a
+        :class:`PackedDataset` (``cache_inputs``). The tasks' own data sets are packed once per
+        run; packing draws no random numbers (the global generators are restored), so the
+        training that follows sees the same random streams as without the cache."""
+        if isinstance(dataset, PackedDataset):
+            return dataset
+        hit = self._packs.get(id(dataset))
+        if hit is not None and hit[0] is dataset:
+            return hit[1]
+        if len(dataset) == 0:
+            raise ValueError(f"ContinualTrainLoop: cannot cache the empty data set "
+                             f"{type(dataset).__name__}")
+        states = torch.get_rng_state(), np.random.get_state(), random.getstate()
+        try:
+            first = self._check_deterministic(dataset, None)
+            inputs, labels = self._collect(dataset)
+            self._check_deterministic(dataset, (first, inputs[:len(first)]))
+        finally:
+            torch.set_rng_state(states[0])
+            np.random.set_state(states[1])
+            random.setstate(states[2])
+        packed = PackedDataset(inputs, labels, source=data_name(dataset))
+        if any(dataset is own for own in self._own.values()):
+            self._packs[id(dataset)] = (dataset, packed)
+        return packed
+
+    def _check_deterministic(self, dataset, compare):
+        """First call (``compare=None``): the first samples of ``dataset`` packed as a training
+        batch (raises when the inputs are not one tensor, e.g. bags of instances). Second
+        call: raise when that batch differs from the same samples' cached rows."""
+        name = data_name(dataset)
+        if compare is None:
+            collate = collate_of(self._loader_cfg)
+            batch = collate([dataset[i] for i in range(min(4, len(dataset)))])
+            inputs, _ = self.preprocess(batch, training=True)
+            if not torch.is_tensor(inputs):
+                raise ValueError(f"train_cfg.cache_inputs=True: the preprocessed inputs of "
+                                 f"{name} are a {type(inputs).__name__}, not one tensor "
+                                 "(bags of instances cannot be cached); set it to False")
+            return inputs.cpu()
+        first, cached = compare
+        if first.shape != cached.shape or not torch.equal(first, cached):
+            raise ValueError(
+                f"train_cfg.cache_inputs=True needs a deterministic pipeline and data "
+                f"preprocessor, but the first samples of {name} packed twice (as a training "
+                "batch, then for the cache) differ: random augmentation? Set cache_inputs="
+                "False for this data")
 
     def stream(self, task: int) -> StreamDataset:
         """Task ``task``'s training stream with blurry boundaries: its samples but the
@@ -276,16 +357,27 @@ class ContinualTrainLoop(BaseLoop):
                            batch_size or self.batch_size)
 
     def preprocess(self, data_batch, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the model's data preprocessor; return inputs and incremental labels."""
+        """Run the model's data preprocessor; return inputs and incremental labels (a
+        :class:`PackedBatch` is preprocessed already: only moved to the model's device)."""
+        if isinstance(data_batch, PackedBatch):
+            device = self.model.data_preprocessor.device
+            return data_batch.inputs.to(device), data_batch.labels.to(device)
         data = self.model.data_preprocessor(data_batch, training)
         inputs = data["inputs"]
         device = inputs.device if torch.is_tensor(inputs) else inputs[0].device  # MIL: bags
         return inputs, gather_labels(data["data_samples"], device)
 
-    @torch.no_grad()
     def collect(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:
         """All packed inputs and labels of ``dataset`` (ordered) as two tensors; under
-        distributed training every rank reads its shard and gets the gathered whole."""
+        distributed training every rank reads its shard and gets the gathered whole. With
+        ``cache_inputs`` the tensors of :meth:`pack` (not to be modified in place)."""
+        if self.cache_inputs:
+            packed = self.pack(dataset)
+            return packed.inputs, packed.labels
+        return self._collect(dataset)
+
+    @torch.no_grad()
+    def _collect(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, labels = [], []
         for batch in self.build_loader(dataset, train=False):
             x, y = self.preprocess(batch, training=False)
@@ -354,8 +446,9 @@ class ContinualTrainLoop(BaseLoop):
         head_rng = torch.Generator().manual_seed(self.seed + task)
         set_num_classes(model, self._head_width(task), head_rng)
         strategy.prepare_model(model, task)
-        self.dataloader = self.build_loader(strategy.train_dataset(task), train=True,
-                                            seed=self.seed + task)
+        dataset = strategy.train_dataset(task)
+        self.dataloader = self.build_loader(self.pack(dataset) if self.cache_inputs else dataset,
+                                            train=True, seed=self.seed + task)
         self._build_optimizer()
         strategy.before_task(model, task)
         self.logger.info(
@@ -445,15 +538,22 @@ class ContinualTrainLoop(BaseLoop):
         task-incremental scenarios)."""
         top1, top5 = [], []
         for j in range(self.scenario.num_tasks):
-            dataset = self.task_dataset(j, train=False)
-            loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
-            scores, labels = predict_scores(self.model, loader, self.preprocess,
-                                            self.strategy.predict)
-            scores = self.gather_ordered(scores, len(dataset))
-            labels = self.gather_ordered(labels, len(dataset))
+            scores, labels = self._scores([self.task_dataset(j, train=False)])
             top1.append(own_task_accuracy(scores, labels, self.scenario, j))
             top5.append(own_task_accuracy(scores, labels, self.scenario, j, k=5))
         return np.array(top1), np.array(top5)
+
+    def _scores(self, datasets: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """The strategy's scores and the labels of the samples of ``datasets`` (packed first
+        with ``cache_inputs``), gathered over the ranks."""
+        scores, labels = [], []
+        for dataset in datasets:
+            dataset = self.pack(dataset) if self.cache_inputs else dataset
+            loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
+            s, y = predict_scores(self.model, loader, self.preprocess, self.strategy.predict)
+            scores.append(self.gather_ordered(s, len(dataset)))
+            labels.append(self.gather_ordered(y, len(dataset)))
+        return torch.cat(scores), torch.cat(labels)
 
     def _log_scalars(self, task: int) -> None:
         """Send the task's accuracies and metrics to the runner's visualisation backends."""
@@ -466,13 +566,11 @@ class ContinualTrainLoop(BaseLoop):
         if self.scenario.kind != "class":
             self._evaluate_every_task(task)
             return
-        seen = self.scenario.classes_up_to(task)
-        dataset = self.subset(seen, train=False)
-        loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
-        scores, labels = predict_scores(self.model, loader, self.preprocess,
-                                        self.strategy.predict)
-        scores = self.gather_ordered(scores, len(dataset))
-        labels = self.gather_ordered(labels, len(dataset))
+        # the cached evaluation reads the seen tasks' packs one after the other (the rows
+        # are grouped by task, not in the data set's order: the accuracies are per task)
+        scores, labels = self._scores(
+            [self._own_data(j, False) for j in range(task + 1)] if self.cache_inputs
+            else [self.subset(self.scenario.classes_up_to(task), train=False)])
         cil, til = task_accuracies(scores, labels, self.scenario, task)
         self.record.add_row(task, cil, til)
         self.record.add_top5_row(task, topk_task_accuracies(scores, labels, self.scenario,

@@ -24,7 +24,7 @@ class GreedyBalancedMemory(TensorMemory):
 
     def add(self, x: torch.Tensor, y: int, generator: torch.Generator | None = None) -> None:
         self.classes_seen.add(int(y))
-        x, label = x.detach().cpu()[None], torch.tensor([int(y)])
+        x, label = x.detach().cpu()[None].clone(), torch.tensor([int(y)])
         if len(self) < self.size:
             self.inputs = x if self.inputs is None else torch.cat([self.inputs, x])
             self.labels = label if self.labels is None else torch.cat([self.labels, label])
