@@ -100,14 +100,15 @@ def default_type_sizes(partition: SkatePartition, num_persons: int,
     return local, distant, local, distant
 
 
-def skate_partition(x: torch.Tensor, size: tuple[int, int], distant_t: bool, distant_v: bool
+def skate_partition(x: torch.Tensor, size: tuple[int, int], distant_t: bool, distant_v: bool,
+                    dtype: torch.dtype | None = None
                     ) -> tuple[torch.Tensor, tuple[int, ...], tuple[int, ...]]:
     """Cut ``x`` [B, C, T, V] into windows of ``size[0] x size[1]`` (frames x joints).
 
     A neighbouring axis of length L splits as (L/size, size) with the window index outside; a
     distant one as (size, L/size), i.e. its members are L/size apart. Returns the windows
     [B * windows, size[0] * size[1], C] (frame-major tokens) plus what :func:`skate_reverse`
-    needs.
+    needs. ``dtype``: the windows' dtype (the copy that cuts them also casts).
     """
     b, c, t, v = x.shape
     st, sv = size
@@ -118,6 +119,8 @@ def skate_partition(x: torch.Tensor, size: tuple[int, int], distant_t: bool, dis
     v_win, v_tok = (5, 4) if distant_v else (4, 5)
     perm = (0, t_win, v_win, t_tok, v_tok, 1)
     windowed = x.permute(perm)
+    if dtype is not None and dtype != windowed.dtype:
+        windowed = windowed.to(dtype, memory_format=torch.contiguous_format)
     return windowed.reshape(-1, st * sv, c), tuple(windowed.shape), perm
 
 
@@ -172,10 +175,32 @@ class SkateMSA(nn.Module):
             bias = table.repeat(sv, sv, 1)
         return bias.permute(2, 0, 1).unsqueeze(0)
 
+    def fp32_on_cpu(self, x: torch.Tensor) -> bool:
+        """Whether the attention runs in fp32 inside bf16 autocast on the CPU. PyTorch's fused
+        CPU attention spends its time on Skate-MSA's score maps (heads of 3-6 channels), not on
+        products, and its fp32 path beat its bf16 one on most of the model's window shapes
+        (up to 1.27x, casts included) and by 6-9 % over the whole fused model
+        (``benchmarks/results/skateformer_attention_dtype.md``); the scores are then also
+        rounded less. Training with attention dropout keeps its own path."""
+        return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+                and torch.get_autocast_dtype("cpu") == torch.bfloat16
+                and not (self.training and self.attn_drop > 0))
+
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         b, a, _ = windows.shape
+        bias = self.relative_bias() if self.rel_bias_table is not None else None
+        if self.fp32_on_cpu(windows):
+            q, k, v = windows.float().reshape(b, a, 3, self.num_heads, -1).permute(
+                2, 0, 3, 1, 4).unbind(0)
+            with torch.autocast("cpu", enabled=False):
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
+                                                     scale=self.num_heads ** -0.5)
+            # one pass that moves the heads back beside each other and casts to bf16
+            merged = out.new_empty((b, a, out.shape[1] * out.shape[3]), dtype=torch.bfloat16)
+            merged.view(b, a, out.shape[1], out.shape[3]).copy_(out.transpose(1, 2))
+            return merged
         q, k, v = windows.reshape(b, a, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
-        mask = self.relative_bias().to(q.dtype) if self.rel_bias_table is not None else None
+        mask = None if bias is None else bias.to(q.dtype)
         scale = self.num_heads ** -0.5
         if self.training and self.attn_drop > 0:
             # Written out: PyTorch's fused CPU attention has no dropout, and its fallback draws
@@ -272,7 +297,9 @@ class SkateFormerBlock(nn.Module):
         branches = [self.gconv(f_gconv), self.tconv(f_tconv)]
         for msa, chunk, size, (distant_t, distant_v) in zip(
                 self.msa, torch.chunk(f_attn, 4, dim=1), self.type_sizes, SKATE_TYPES):
-            windows, shape, perm = skate_partition(chunk, size, distant_t, distant_v)
+            windows, shape, perm = skate_partition(
+                chunk, size, distant_t, distant_v,
+                dtype=torch.float32 if msa.fp32_on_cpu(chunk) else None)
             branches.append(skate_reverse(msa(windows), shape, perm, t, v))
         y = self.proj_drop(self.out_proj(torch.cat(branches, dim=1).permute(0, 2, 3, 1)))
         y = skip + self.drop_path(y)

@@ -221,3 +221,43 @@ def test_attention_dropout_path_is_the_same_attention(monkeypatch):
         assert not torch.equal(draws[0], draws[1])
         error = (draws.mean(0) - ref).abs().mean() / ref.abs().mean()
         assert error < 0.08, error
+
+
+def test_bf16_autocast_attention_runs_in_fp32_on_the_cpu():
+    """Under bf16 autocast on the CPU, Skate-MSA takes its bf16 windows through PyTorch's fused
+    attention in fp32 (faster there on 3-6-channel heads; benchmarks/results/
+    skateformer_attention_dtype.md) and returns bf16: exactly the fp32 attention of the
+    bf16-rounded windows, and nearer the fp32 module than the bf16 kernel is; a partition
+    asked for fp32 windows casts them in the copy that cuts them."""
+    import torch.nn.functional as F
+    from zoo.models.skeleton.skateformer import SkateMSA, skate_partition
+
+    torch.manual_seed(0)
+    msa = SkateMSA(num_heads=4, size=(8, 12), joint_pair_bias=True).eval()
+    with torch.no_grad():
+        msa.rel_bias_table.normal_(0, 1.0)  # a bias that matters
+    windows = torch.randn(6, 96, 3 * 4 * 3).bfloat16()  # head dim 3, as in the first stage
+    with torch.no_grad():
+        exact = msa(windows.float())  # fp32 module, no autocast
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert msa.fp32_on_cpu(windows)
+            out = msa(windows)
+        q, k, v = windows.float().reshape(6, 96, 3, 4, 3).permute(2, 0, 3, 1, 4).unbind(0)
+        fp32 = F.scaled_dot_product_attention(q, k, v, attn_mask=msa.relative_bias(),
+                                              scale=0.5).transpose(1, 2).reshape(6, 96, 12)
+        bf16 = F.scaled_dot_product_attention(
+            q.bfloat16(), k.bfloat16(), v.bfloat16(),
+            attn_mask=msa.relative_bias().bfloat16(), scale=0.5
+        ).transpose(1, 2).reshape(6, 96, 12)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out, fp32.bfloat16(), rtol=0, atol=0)
+    assert (out.float() - exact).abs().max() < (bf16.float() - exact).abs().max()
+    # training with attention dropout keeps its written-out path
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not SkateMSA(4, (8, 12), True, attn_drop=0.5).train().fp32_on_cpu(windows)
+    assert not msa.fp32_on_cpu(windows)  # no autocast: the module's own dtype
+    x = torch.randn(2, 12, 16, 24).bfloat16()
+    cut, _, _ = skate_partition(x, (8, 8), False, False, dtype=torch.float32)
+    plain, _, _ = skate_partition(x, (8, 8), False, False)
+    assert cut.dtype == torch.float32 and cut.is_contiguous()
+    torch.testing.assert_close(cut, plain.float(), rtol=0, atol=0)
