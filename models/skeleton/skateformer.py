@@ -126,11 +126,12 @@ def skate_partition(x: torch.Tensor, size: tuple[int, int], distant_t: bool, dis
 
 def skate_reverse(windows: torch.Tensor, shape: tuple[int, ...], perm: tuple[int, ...],
                   t: int, v: int) -> torch.Tensor:
-    """Inverse of :func:`skate_partition` for windows whose channel count may differ."""
+    """Inverse of :func:`skate_partition` for windows whose channel count may differ, channels
+    last: [B, T, V, C] (the layout the block's output projection reads)."""
     shape = (*shape[:-1], windows.shape[-1])
-    inverse = [perm.index(i) for i in range(len(perm))]
-    x = windows.reshape(shape).permute(inverse)
-    return x.reshape(x.shape[0], x.shape[1], t, v)
+    # axes of the split input (batch, channels, frame splits, joint splits) in channels-last order
+    order = [perm.index(i) for i in (0, 2, 3, 4, 5, 1)]
+    return windows.reshape(shape).permute(order).reshape(shape[0], t, v, windows.shape[-1])
 
 
 class SkateMSA(nn.Module):
@@ -294,14 +295,16 @@ class SkateFormerBlock(nn.Module):
         skip = x.permute(0, 2, 3, 1)  # channels last for the norms and linear maps
         f = self.in_proj(self.norm1(skip)).permute(0, 3, 1, 2)
         f_gconv, f_tconv, f_attn = torch.split(f, [c // 4, c // 4, 3 * c // 2], dim=1)
-        branches = [self.gconv(f_gconv), self.tconv(f_tconv)]
+        # every branch channels last, so that the concatenation is what out_proj reads
+        branches = [self.gconv(f_gconv).permute(0, 2, 3, 1),
+                    self.tconv(f_tconv).permute(0, 2, 3, 1)]
         for msa, chunk, size, (distant_t, distant_v) in zip(
                 self.msa, torch.chunk(f_attn, 4, dim=1), self.type_sizes, SKATE_TYPES):
             windows, shape, perm = skate_partition(
                 chunk, size, distant_t, distant_v,
                 dtype=torch.float32 if msa.fp32_on_cpu(chunk) else None)
             branches.append(skate_reverse(msa(windows), shape, perm, t, v))
-        y = self.proj_drop(self.out_proj(torch.cat(branches, dim=1).permute(0, 2, 3, 1)))
+        y = self.proj_drop(self.out_proj(torch.cat(branches, dim=-1)))
         y = skip + self.drop_path(y)
         y = y + self.drop_path(self.mlp(self.norm2(y)))
         return y.permute(0, 3, 1, 2)
