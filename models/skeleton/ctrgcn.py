@@ -92,7 +92,9 @@ class CTRGC(nn.Module):
             rel = torch.tanh(phi.unsqueeze(-1) - psi.unsqueeze(-2))  # [N, R, U, V]
         else:
             rel = torch.tanh(phi.unsqueeze(-2) - psi.unsqueeze(-1))  # [N, R, V, U]
-            A = A.transpose(-1, -2)
+            # contiguous: broadcast over [N, C'] with a transposed 25x25 operand, the add
+            # below ran several times slower than the multiply before it
+            A = A.transpose(-1, -2).contiguous()
         q = self.conv4(rel)  # [N, C', V, V]
         if torch.is_tensor(alpha):  # under bf16 autocast, stay bf16: the fp32 parameters
             # would promote q to fp32 and cost two fp32 passes plus a cast back before the
