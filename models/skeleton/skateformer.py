@@ -174,7 +174,9 @@ class SkateMSA(nn.Module):
             # As the official code (a ``repeat`` that tiles): token i gets the offset of
             # "frame" i mod st, not of its real frame i // sv. Trained weights expect this.
             bias = table.repeat(sv, sv, 1)
-        return bias.permute(2, 0, 1).unsqueeze(0)
+        # contiguous: as a broadcast operand of the training path's score maps, the permuted
+        # bias made the bf16 add several times slower
+        return bias.permute(2, 0, 1).unsqueeze(0).contiguous()
 
     def fp32_on_cpu(self, x: torch.Tensor) -> bool:
         """Whether the attention runs in fp32 inside bf16 autocast on the CPU. PyTorch's fused
