@@ -76,11 +76,14 @@ class CTRGC(nn.Module):
         self.conv3 = nn.Conv2d(in_channels, out_channels, kernel_size=1)
         self.conv4 = nn.Conv2d(self.rel_channels, out_channels, kernel_size=1)
 
-    def forward(self, x: torch.Tensor, A: torch.Tensor, alpha: torch.Tensor | float = 1.0
-                ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, A: torch.Tensor, alpha: torch.Tensor | float = 1.0,
+                mean: torch.Tensor | None = None) -> torch.Tensor:
+        """``mean``: ``x.mean(-2, keepdim=True)`` if already computed (the subsets of a unit
+        share it)."""
         # 1x1 convolutions commute with the mean over time: run them on the averaged input
         # (T times fewer multiply-adds than the paper's conv-then-mean; same result)
-        mean = x.mean(-2, keepdim=True)
+        if mean is None:
+            mean = x.mean(-2, keepdim=True)
         phi, psi = self.conv1(mean).squeeze(-2), self.conv2(mean).squeeze(-2)  # [N, R, V]
         value = self.conv3(x)  # [N, C', T, V]
         # the aggregation as a batched matrix product, value @ q (PYSKL) or value @ q^T
@@ -124,7 +127,9 @@ class CTRGCUnit(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = sum(conv(x, self.adjacency[k], self.alpha) for k, conv in enumerate(self.convs))
+        mean = x.mean(-2, keepdim=True)  # one time average for all subsets (and its backward)
+        y = sum(conv(x, self.adjacency[k], self.alpha, mean)
+                for k, conv in enumerate(self.convs))
         return self.relu(self.bn(y) + self.down(x))
 
 
