@@ -280,42 +280,37 @@ class ContinualTrainLoop(BaseLoop):
             return hit[1]
         if len(dataset) == 0:
             raise ValueError(f"ContinualTrainLoop: cannot cache the empty data set "
-                             f"{type(dataset).__name__}")
+                             f"{data_name(dataset)}")
         states = torch.get_rng_state(), np.random.get_state(), random.getstate()
         try:
-            first = self._check_deterministic(dataset, None)
+            head = self._head_batch_inputs(dataset)
             inputs, labels = self._collect(dataset)
-            self._check_deterministic(dataset, (first, inputs[:len(first)]))
         finally:
             torch.set_rng_state(states[0])
             np.random.set_state(states[1])
             random.setstate(states[2])
+        if head.shape != inputs[:len(head)].shape or not torch.equal(head, inputs[:len(head)]):
+            raise ValueError(
+                f"train_cfg.cache_inputs=True needs a deterministic pipeline and data "
+                f"preprocessor, but the first samples of {data_name(dataset)} packed twice (as a "
+                "training batch, then for the cache) differ: random augmentation? Set "
+                "cache_inputs=False for this data")
         packed = PackedDataset(inputs, labels, source=data_name(dataset))
         if any(dataset is own for own in self._own.values()):
             self._packs[id(dataset)] = (dataset, packed)
         return packed
 
-    def _check_deterministic(self, dataset, compare):
-        """First call (``compare=None``): the first samples of ``dataset`` packed as a training
-        batch (raises when the inputs are not one tensor, e.g. bags of instances). Second
-        call: raise when that batch differs from the same samples' cached rows."""
-        name = data_name(dataset)
-        if compare is None:
-            collate = collate_of(self._loader_cfg)
-            batch = collate([dataset[i] for i in range(min(4, len(dataset)))])
-            inputs, _ = self.preprocess(batch, training=True)
-            if not torch.is_tensor(inputs):
-                raise ValueError(f"train_cfg.cache_inputs=True: the preprocessed inputs of "
-                                 f"{name} are a {type(inputs).__name__}, not one tensor "
-                                 "(bags of instances cannot be cached); set it to False")
-            return inputs.cpu()
-        first, cached = compare
-        if first.shape != cached.shape or not torch.equal(first, cached):
-            raise ValueError(
-                f"train_cfg.cache_inputs=True needs a deterministic pipeline and data "
-                f"preprocessor, but the first samples of {name} packed twice (as a training "
-                "batch, then for the cache) differ: random augmentation? Set cache_inputs="
-                "False for this data")
+    def _head_batch_inputs(self, dataset) -> torch.Tensor:
+        """The first samples of ``dataset`` collated and preprocessed as a training batch (the
+        cache's determinism check); raises when the inputs are not one tensor (bags)."""
+        collate = collate_of(self._loader_cfg)
+        batch = collate([dataset[i] for i in range(min(4, len(dataset)))])
+        inputs, _ = self.preprocess(batch, training=True)
+        if not torch.is_tensor(inputs):
+            raise ValueError(f"train_cfg.cache_inputs=True: the preprocessed inputs of "
+                             f"{data_name(dataset)} are a {type(inputs).__name__}, not one "
+                             "tensor (bags of instances cannot be cached); set it to False")
+        return inputs.cpu()
 
     def stream(self, task: int) -> StreamDataset:
         """Task ``task``'s training stream with blurry boundaries: its samples but the
