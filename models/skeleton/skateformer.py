@@ -181,8 +181,8 @@ class SkateMSA(nn.Module):
     def fp32_on_cpu(self, x: torch.Tensor) -> bool:
         """Whether the attention runs in fp32 inside bf16 autocast on the CPU. PyTorch's fused
         CPU attention spends its time on Skate-MSA's score maps (heads of 3-6 channels), not on
-        products, and its fp32 path beat its bf16 one on most of the model's window shapes
-        (up to 1.27x, casts included) and by 6-9 % over the whole fused model
+        products, and its fp32 path beat its bf16 one on every window shape of the model
+        (1.08-1.20x, casts included) and by 9 % over the whole fused model
         (``benchmarks/results/skateformer_attention_dtype.md``); the scores are then also
         rounded less. Training with attention dropout keeps its own path."""
         return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
