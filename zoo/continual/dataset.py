@@ -207,7 +207,8 @@ class PackedDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, idx: int) -> PackedBatch:
-        return self.__getitems__([idx])
+        """One sample (no batch dimension); loaders read whole batches by ``__getitems__``."""
+        return PackedBatch(self.inputs[idx], self.labels[idx])
 
     def __getitems__(self, indices: Sequence[int]) -> PackedBatch:
         index = torch.as_tensor(indices, dtype=torch.long)
