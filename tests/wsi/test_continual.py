@@ -200,3 +200,13 @@ def test_mil_replay_puts_replayed_bags_through_the_model_loss():
     assert {"loss_cls", "loss_bppl"} <= set(losses)
     with pytest.raises(ValueError, match="reservoir"):
         MILReplay(buffer=dict(type="herding", size=4))
+
+
+def test_cached_inputs_are_refused_for_bags_with_the_data_named(task_bags, tmp_path):
+    """``train_cfg.cache_inputs`` stores one tensor per data set; bags of different sizes
+    cannot be, and the loop says so before training."""
+    cfg = _cfg(task_bags, tmp_path / "cache", "abmil_finetune.py", tasks=TASKS[:2], epochs=1,
+               **{"train_cfg.cache_inputs": True})
+    with pytest.raises(ValueError, match=r"ClassIncrementalSubset\(TaskSequenceDataset\) are a "
+                                         r"\w+, not one tensor \(bags of instances cannot"):
+        _run(cfg)
