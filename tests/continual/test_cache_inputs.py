@@ -94,3 +94,21 @@ def test_a_random_pipeline_is_refused_with_the_data_named(tmp_path):
                                              dict(type="PackClsInputs")]
     with pytest.raises(ValueError, match=r"deterministic.*ClassIncrementalSubset\(Digits\)"):
         Runner.from_cfg(cfg).train()
+
+
+def test_collect_draws_the_random_numbers_of_the_uncached_collect(tmp_path):
+    """A strategy's pass over a task's data (``collect``) reads through a DataLoader without
+    the cache, which draws a seed from the global generator; the cached collect draws the
+    same, so random numbers used after it (a training-mode crop, say) are those of the
+    uncached run. Twice: once packing, once from the cache."""
+    after = []
+    for name, cache in (("cached", True), ("plain", False)):
+        loop = Runner.from_cfg(tiny(tmp_path / name, dict(type="FineTune"), cache=cache)
+                               ).train_loop
+        torch.manual_seed(5)
+        first, _ = loop.collect(loop.task_dataset(1))
+        second, _ = loop.collect(loop.task_dataset(1))
+        after.append((first, second, torch.rand(4)))
+    torch.testing.assert_close(after[0][0], after[1][0], rtol=0, atol=0)
+    torch.testing.assert_close(after[0][1], after[1][1], rtol=0, atol=0)
+    torch.testing.assert_close(after[0][2], after[1][2], rtol=0, atol=0)

@@ -368,6 +368,11 @@ class ContinualTrainLoop(BaseLoop):
         ``cache_inputs`` the tensors of :meth:`pack` (not to be modified in place)."""
         if self.cache_inputs:
             packed = self.pack(dataset)
+            # the uncached pass reads through a DataLoader, whose iterator draws its base seed
+            # from the global generator; opening one here draws it too, so that what runs
+            # after a collect (random crops in a training-mode pass, say) gets the random
+            # numbers of the uncached run
+            iter(self.build_loader(packed, train=False))
             return packed.inputs, packed.labels
         return self._collect(dataset)
 
@@ -538,6 +543,17 @@ class ContinualTrainLoop(BaseLoop):
             top5.append(own_task_accuracy(scores, labels, self.scenario, j, k=5))
         return np.array(top1), np.array(top5)
 
+    def _seen_packed(self, task: int) -> PackedDataset:
+        """The evaluation samples of tasks ``0..task`` from their packs, in the order (and so
+        the batches) of the uncached evaluation data set: batch composition changes the
+        rounding of a network's outputs, and near-ties would then flip."""
+        parts = [self._own_data(j, False) for j in range(task + 1)]
+        packs = [self.pack(part) for part in parts]
+        order = torch.from_numpy(np.argsort(np.concatenate([part.indices for part in parts]),
+                                            kind="stable"))
+        return PackedDataset(torch.cat([p.inputs for p in packs])[order],
+                             torch.cat([p.labels for p in packs])[order], "seen tasks")
+
     def _scores(self, datasets: list) -> tuple[torch.Tensor, torch.Tensor]:
         """The strategy's scores and the labels of the samples of ``datasets`` (packed first
         with ``cache_inputs``), gathered over the ranks."""
@@ -561,11 +577,9 @@ class ContinualTrainLoop(BaseLoop):
         if self.scenario.kind != "class":
             self._evaluate_every_task(task)
             return
-        # the cached evaluation reads the seen tasks' packs one after the other (the rows
-        # are grouped by task, not in the data set's order: the accuracies are per task)
-        scores, labels = self._scores(
-            [self._own_data(j, False) for j in range(task + 1)] if self.cache_inputs
-            else [self.subset(self.scenario.classes_up_to(task), train=False)])
+        scores, labels = self._scores([self._seen_packed(task) if self.cache_inputs
+                                       else self.subset(self.scenario.classes_up_to(task),
+                                                        train=False)])
         cil, til = task_accuracies(scores, labels, self.scenario, task)
         self.record.add_row(task, cil, til)
         self.record.add_top5_row(task, topk_task_accuracies(scores, labels, self.scenario,
