@@ -120,7 +120,9 @@ class ContinualTrainLoop(BaseLoop):
             deterministic pipelines (no random augmentation): on the first samples of each
             data set the loop checks that a second pass gives the same inputs and raises
             otherwise. Results are identical to the uncached run (the packing draws no
-            random numbers); memory grows by the data set's preprocessed size.
+            random numbers, a cached ``collect`` draws what the uncached one draws, the
+            evaluation keeps the uncached order); memory grows by the data set's
+            preprocessed size.
         blurry: fraction of every task's training samples deferred to the next task's stream
             (blurry task boundaries, :func:`~zoo.continual.stream.blurry_split`; 0: crisp).
     """
