@@ -138,7 +138,7 @@ class ContinualTrainLoop(BaseLoop):
         self._runner = runner
         self.cache_inputs = bool(cache_inputs)
         self._own: dict[tuple[int, bool], object] = {}  # the tasks' data sets, built once
-        self._packs: dict[int, tuple[object, PackedDataset]] = {}  # id(own data set) -> pack
+        self._packs: dict[int, PackedDataset] = {}  # id(own data set, kept by _own) -> pack
         self.rank, self.world_size = get_rank(), get_world_size()
         if epochs_per_task < 1:
             raise ValueError(f"epochs_per_task must be >= 1, got {epochs_per_task}")
@@ -277,9 +277,8 @@ class ContinualTrainLoop(BaseLoop):
         training that follows sees the same random streams as without the cache."""
         if isinstance(dataset, PackedDataset):
             return dataset
-        hit = self._packs.get(id(dataset))
-        if hit is not None and hit[0] is dataset:
-            return hit[1]
+        if id(dataset) in self._packs:
+            return self._packs[id(dataset)]
         if len(dataset) == 0:
             raise ValueError(f"ContinualTrainLoop: cannot cache the empty data set "
                              f"{data_name(dataset)}")
@@ -299,7 +298,7 @@ class ContinualTrainLoop(BaseLoop):
                 "cache_inputs=False for this data")
         packed = PackedDataset(inputs, labels, source=data_name(dataset))
         if any(dataset is own for own in self._own.values()):
-            self._packs[id(dataset)] = (dataset, packed)
+            self._packs[id(dataset)] = packed
         return packed
 
     def _head_batch_inputs(self, dataset) -> torch.Tensor:
@@ -540,7 +539,7 @@ class ContinualTrainLoop(BaseLoop):
         task-incremental scenarios)."""
         top1, top5 = [], []
         for j in range(self.scenario.num_tasks):
-            scores, labels = self._scores([self.task_dataset(j, train=False)])
+            scores, labels = self._scores(self.task_dataset(j, train=False))
             top1.append(own_task_accuracy(scores, labels, self.scenario, j))
             top5.append(own_task_accuracy(scores, labels, self.scenario, j, k=5))
         return np.array(top1), np.array(top5)
@@ -556,17 +555,15 @@ class ContinualTrainLoop(BaseLoop):
         return PackedDataset(torch.cat([p.inputs for p in packs])[order],
                              torch.cat([p.labels for p in packs])[order], "seen tasks")
 
-    def _scores(self, datasets: list) -> tuple[torch.Tensor, torch.Tensor]:
-        """The strategy's scores and the labels of the samples of ``datasets`` (packed first
+    def _scores(self, dataset) -> tuple[torch.Tensor, torch.Tensor]:
+        """The strategy's scores and the labels of the samples of ``dataset`` (packed first
         with ``cache_inputs``), gathered over the ranks."""
-        scores, labels = [], []
-        for dataset in datasets:
-            dataset = self.pack(dataset) if self.cache_inputs else dataset
-            loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
-            s, y = predict_scores(self.model, loader, self.preprocess, self.strategy.predict)
-            scores.append(self.gather_ordered(s, len(dataset)))
-            labels.append(self.gather_ordered(y, len(dataset)))
-        return torch.cat(scores), torch.cat(labels)
+        dataset = self.pack(dataset) if self.cache_inputs else dataset
+        loader = self.build_loader(dataset, train=False, batch_size=self.eval_batch_size)
+        scores, labels = predict_scores(self.model, loader, self.preprocess,
+                                        self.strategy.predict)
+        total = len(dataset)
+        return self.gather_ordered(scores, total), self.gather_ordered(labels, total)
 
     def _log_scalars(self, task: int) -> None:
         """Send the task's accuracies and metrics to the runner's visualisation backends."""
@@ -579,9 +576,9 @@ class ContinualTrainLoop(BaseLoop):
         if self.scenario.kind != "class":
             self._evaluate_every_task(task)
             return
-        scores, labels = self._scores([self._seen_packed(task) if self.cache_inputs
-                                       else self.subset(self.scenario.classes_up_to(task),
-                                                        train=False)])
+        scores, labels = self._scores(
+            self._seen_packed(task) if self.cache_inputs
+            else self.subset(self.scenario.classes_up_to(task), train=False))
         cil, til = task_accuracies(scores, labels, self.scenario, task)
         self.record.add_row(task, cil, til)
         self.record.add_top5_row(task, topk_task_accuracies(scores, labels, self.scenario,
