@@ -10,9 +10,10 @@ the same machine load:
   it), its int8 copy in onnxruntime (``--int8``), zoo fused + bf16 under ``torch.compile``
   (``--compile``);
 * one SGD training step: official fp32 / bf16 autocast, zoo fp32 / bf16 (``BF16OptimWrapper``'s
-  autocast: fp32 master weights, fp32 loss); with ``--stgcn-fast-dropout`` the zoo's ST-GCN
-  draws its dropout mask with ``FastDropout`` and the same weights with ``nn.Dropout`` are
-  timed beside it (the A/B of that option).
+  autocast: fp32 master weights, fp32 loss); with ``--stgcn-options fast_dropout
+  channels_last`` the zoo's ST-GCN is built with those options on (as the official NTU
+  config) and the same weights without them are timed beside it ('default options' rows: the
+  A/B of the options).
 
 It reports the median clips/s and the spread (min-max) of ``--repeats`` runs, the ratios of
 the zoo's best mode to the official module in fp32 and under bf16, GFLOP/s reached against
@@ -160,8 +161,8 @@ def measure(steps: dict[str, Callable[[], None]], warmup: int, repeats: int, clo
 def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -> dict:
     torch.manual_seed(0)
     cfg = copy.deepcopy(ZOO_MODELS[name])
-    if name == "stgcn" and args.stgcn_fast_dropout:
-        cfg["backbone"]["fast_dropout"] = True
+    options = args.stgcn_options if name == "stgcn" else []
+    cfg["backbone"].update(dict.fromkeys(options, True))
     zoo = MODELS.build(cfg)
     x = torch.randn(args.batch, 1, PERSONS, FRAMES, JOINTS, 3)
     zoo.train()
@@ -173,12 +174,14 @@ def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -
              "zoo bf16": _infer(zoo, (x,), True), "zoo fused+bf16": _infer(fused, (x,), True)}
     train = {"zoo fp32": _train(zoo, (x,), args.batch, False),
              "zoo bf16": _train(zoo, (x,), args.batch, True)}
-    if name == "stgcn" and args.stgcn_fast_dropout:  # the same weights with nn.Dropout, A/B
-        cfg["backbone"]["fast_dropout"] = False
+    if options:  # the same weights without the options: their A/B
+        cfg["backbone"].update(dict.fromkeys(options, False))
         twin = MODELS.build(cfg)
         twin.load_state_dict(zoo.state_dict())
-        train["nn.Dropout fp32"] = _train(twin, (x,), args.batch, False)
-        train["nn.Dropout bf16"] = _train(twin, (x,), args.batch, True)
+        twin.eval()
+        infer["default options fused+bf16"] = _infer(fuse_for_inference(twin, x), (x,), True)
+        train["default options fp32"] = _train(twin, (x,), args.batch, False)
+        train["default options bf16"] = _train(twin, (x,), args.batch, True)
     if args.onnx:
         infer["zoo onnxruntime"] = _onnx(zoo, x, args.threads)
     if name in args.int8:
@@ -232,10 +235,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--compile", action="store_true",
                         help="add torch.compile of the fused model under bf16 (minutes)")
     parser.add_argument("--official", nargs="*", default=[], metavar="NAME=PATH")
-    parser.add_argument("--stgcn-fast-dropout", action="store_true",
-                        help="build the zoo's ST-GCN with fast_dropout=True (as "
+    parser.add_argument("--stgcn-options", nargs="*", default=[],
+                        choices=["fast_dropout", "channels_last"],
+                        help="build the zoo's ST-GCN with these options on (as "
                              "configs/skeleton/stgcn_official_ntu60.py) and time the same "
-                             "weights with nn.Dropout beside it ('nn.Dropout' rows)")
+                             "weights without them beside it ('default options' rows)")
     parser.add_argument("--out", default=str(RESULTS / "skeleton_speed_modes"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -9,6 +9,8 @@ model = dict(
     type="SkeletonRecognizer",
     backbone=dict(type="STGCN", graph_cfg=dict(layout="ntu25", mode="stgcn_spatial"),
                   in_channels=3, dropout=0.5,
-                  fast_dropout=True),  # the same dropout, a cheaper mask draw (docs/speed.md)
+                  # the same dropout with a cheaper mask draw, activations stored channels
+                  # last: the same function, faster on the CPU (docs/speed.md)
+                  fast_dropout=True, channels_last=True),
     cls_head=dict(type="GCNHead", in_channels=256, num_classes=60),
 )

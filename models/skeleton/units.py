@@ -201,6 +201,27 @@ def aggregate_subsets(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nkctv,kvw->nctw", x, A)
 
 
+def aggregate_subsets_channels_last(y: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """:func:`aggregate_subsets` for a 1x1 convolution's output in channels-last memory: ``y``
+    ``[N, K * C, T, V]`` stored as ``[N, T, V, K * C]``, ``A`` ``[K, V, W]`` -> ``[N, C, T, W]``
+    stored channels last.
+
+    In that memory each (sample, frame) holds a ``[V * K, C]`` matrix, so the aggregation is one
+    batched product ``A' [W, V * K] @ y [V * K, C]`` over the ``N * T`` frames (``A'[w, v * K
+    + k] = A[k, v, w]``) with no permute of the activations; the shared ``A'`` is expanded
+    (stride 0), not copied. Equal to :func:`aggregate_subsets` up to the order of the sums.
+    """
+    if not y.is_contiguous(memory_format=torch.channels_last):
+        raise ValueError(f"expected a channels-last tensor, got strides {y.stride()} for shape "
+                         f"{tuple(y.shape)}")
+    k, v, w = A.shape
+    n, kc, t, _ = y.shape
+    frames = y.permute(0, 2, 3, 1).reshape(n * t, v * k, kc // k)  # a view
+    weights = A.permute(2, 1, 0).reshape(w, v * k)
+    out = torch.bmm(weights.expand(n * t, w, v * k), frames)
+    return out.view(n, t, w, -1).permute(0, 3, 1, 2)
+
+
 def expand_subsets(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     """Each subset's aggregation ``X A_k`` stacked: ``x`` ``[N, C, T, V]``, ``A`` ``[K, V, W]``
     -> ``[N, K, C, T, W]`` (the graph convolution that convolves after aggregating).

@@ -3,12 +3,14 @@ import pytest
 import torch
 from torch import nn
 from zoo.models.skeleton import CTRGCN, STGCN, PysklSTGCN
+from zoo.models.skeleton import stgcn as stgcn_module
 from zoo.models.skeleton.units import (
     FastDropout,
     TemporalConv,
     TemporalMaxPool,
     TemporalUnit,
     aggregate_subsets,
+    aggregate_subsets_channels_last,
     check_input,
     expand_subsets,
     fast_dropout,
@@ -170,6 +172,54 @@ def test_aggregate_subsets_export_path_is_the_einsum(monkeypatch):
     monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
     monkeypatch.setattr(torch, "einsum", lambda *a: pytest.fail("einsum under export"))
     torch.testing.assert_close(aggregate_subsets(x, A), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_aggregate_subsets_channels_last_is_the_hand_written_sum():
+    """sum_k X_k A_k from a [N, K * C, T, V] tensor stored channels last, returned channels
+    last; a tensor stored the usual way is refused, not silently copied."""
+    torch.manual_seed(0)
+    y, A = torch.randn(2, 3 * 4, 5, 6), torch.randn(3, 6, 7)
+    expected = sum(y.view(2, 3, 4, 5, 6)[:, k] @ A[k] for k in range(3))
+    out = aggregate_subsets_channels_last(y.contiguous(memory_format=torch.channels_last), A)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match="channels-last"):
+        aggregate_subsets_channels_last(y, A)
+
+
+def test_stgcn_channels_last_option_is_the_same_function(monkeypatch):
+    """ST-GCN with channels_last=True: the same state dict, outputs and gradients as the
+    default layout (to rounding) in training and eval, activations stored channels last, and
+    the ONNX-export path unchanged (the einsum-free K products on the default layout)."""
+    def build(**kw):
+        torch.manual_seed(0)
+        return STGCN(graph_cfg=dict(layout="ntu25", mode="stgcn_spatial"), base_channels=8,
+                     num_stages=3, inflate_stages=(3,), down_stages=(3,), **kw)
+
+    ref, fast = build(), build(channels_last=True)
+    fast.load_state_dict(ref.state_dict())
+    clip = torch.randn(2, 2, 16, 25, 3)
+    layouts = []
+    fast.layers[1].register_forward_hook(
+        lambda m, i, o: layouts.append(o.is_contiguous(memory_format=torch.channels_last)))
+    for train in (True, False):
+        ref.train(train), fast.train(train)
+        a, b = ref(clip), fast(clip)
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+        if train:
+            (a * torch.arange(a.numel()).view_as(a).sin()).sum().backward()
+            (b * torch.arange(b.numel()).view_as(b).sin()).sum().backward()
+            # the biases of convolutions before a BatchNorm have gradient 0 up to rounding:
+            # the tolerance is relative to the model's largest gradient
+            scale = max(p.grad.abs().max().item() for p in ref.parameters())
+            for (name, p), q in zip(ref.named_parameters(), fast.parameters()):
+                torch.testing.assert_close(q.grad, p.grad, atol=1e-5 * scale, rtol=1e-5,
+                                           msg=name)
+    assert layouts == [True, True]
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    monkeypatch.setattr(stgcn_module, "aggregate_subsets_channels_last",
+                        lambda *a: pytest.fail("channels-last product under export"))
+    torch.testing.assert_close(fast(clip), a, atol=1e-5, rtol=1e-5)
 
 
 def test_expand_subsets_export_path_is_the_einsum(monkeypatch):
