@@ -5,6 +5,7 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from zoo.deploy import find_conv_bn_pairs, fuse_for_inference
+from zoo.deploy.pointwise import PointwiseGemmConv2d
 from zoo.engine.amp import bf16_autocast
 from zoo.registry import MODELS
 
@@ -39,6 +40,9 @@ def test_fused_logits_match_unfused(name):
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     left = [m for m in fused.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     assert fused.fused_pairs and len(left) == len(norms) - len(fused.fused_pairs)
+    assert fused.pointwise_gemm  # every backbone has 1x1 convolutions
+    assert all(isinstance(fused.get_submodule(n), PointwiseGemmConv2d)
+               for n in fused.pointwise_gemm)
     with torch.no_grad():
         ref, out = model(x), fused(x)
     # stated tolerance: 1e-5 of the logit scale (fp32 rounding of the folded weights)

@@ -22,6 +22,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
+from .pointwise import pointwise_as_gemm
+
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 _CONV_FUNCS = {F.conv1d, F.conv2d, F.conv3d}
@@ -109,9 +111,12 @@ def _replace(model: nn.Module, name: str, new: nn.Module) -> None:
 
 
 @torch.no_grad()
-def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4) -> nn.Module:
+def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
+                       pointwise_gemm: bool = True) -> nn.Module:
     """An eval-mode copy of ``model`` with every foldable BatchNorm folded into the
-    convolution before it (and replaced by ``nn.Identity``).
+    convolution before it (and replaced by ``nn.Identity``), and, with ``pointwise_gemm``,
+    every 1x1 convolution computed as a batched matrix product
+    (:func:`zoo.deploy.pointwise.pointwise_as_gemm`; names in ``pointwise_gemm``).
 
     ``example_inputs`` are run once to find the pairs (:func:`find_conv_bn_pairs`) and again to
     check the copy: its output must match the original's within ``rtol`` times the output's
@@ -125,6 +130,7 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4) ->
         _fold(fused.get_submodule(conv_name), fused.get_submodule(norm_name))
         _replace(fused, norm_name, nn.Identity())
     fused.fused_pairs = pairs
+    fused.pointwise_gemm = pointwise_as_gemm(fused) if pointwise_gemm else []
     model_was_training = model.training
     model.eval()
     reference, output = model(*example_inputs), fused(*example_inputs)
