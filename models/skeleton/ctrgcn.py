@@ -80,6 +80,14 @@ class CTRGC(nn.Module):
                 mean: torch.Tensor | None = None) -> torch.Tensor:
         """``mean``: ``x.mean(-2, keepdim=True)`` if already computed (the subsets of a unit
         share it)."""
+        return torch.matmul(*self.value_and_topology(x, A, alpha, mean))
+
+    def value_and_topology(self, x: torch.Tensor, A: torch.Tensor,
+                           alpha: torch.Tensor | float | None = 1.0,
+                           mean: torch.Tensor | None = None
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``conv3(x)`` ``[N, C', T, V]`` and the topology ``q`` ``[N, C', V, V]`` whose
+        product is the output. ``alpha=None``: already folded into ``conv4``."""
         # 1x1 convolutions commute with the mean over time: run them on the averaged input
         # (T times fewer multiply-adds than the paper's conv-then-mean; same result)
         if mean is None:
@@ -99,11 +107,15 @@ class CTRGC(nn.Module):
             # below ran several times slower than the multiply before it
             A = A.transpose(-1, -2).contiguous()
         q = self.conv4(rel)  # [N, C', V, V]
-        if torch.is_tensor(alpha):  # under bf16 autocast, stay bf16: the fp32 parameters
-            # would promote q to fp32 and cost two fp32 passes plus a cast back before the
-            # matrix product (~9 % of CTR-GCN's bf16 inference); a no-op in fp32
-            alpha, A = alpha.to(q.dtype), A.to(q.dtype)
-        return torch.matmul(value, q * alpha + A[None, None])
+        # under bf16 autocast, stay bf16: the fp32 parameters would promote q to fp32 and
+        # cost two fp32 passes plus a cast back before the matrix product (~9 % of CTR-GCN's
+        # bf16 inference); a no-op in fp32
+        A = A.to(q.dtype)
+        if alpha is None:
+            return value, q + A[None, None]
+        if torch.is_tensor(alpha):
+            alpha = alpha.to(q.dtype)
+        return value, q * alpha + A[None, None]
 
 
 class CTRGCUnit(nn.Module):
@@ -125,12 +137,44 @@ class CTRGCUnit(nn.Module):
             self.down = nn.Identity()
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
+        self.folded_shift: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = x.mean(-2, keepdim=True)  # one time average for all subsets (and its backward)
+        if self.folded_shift is not None:
+            return self._folded_forward(x, mean)
         y = sum(conv(x, self.adjacency[k], self.alpha, mean)
                 for k, conv in enumerate(self.convs))
         return self.relu(self.bn(y) + self.down(x))
+
+    @torch.no_grad()
+    def fold_for_inference_(self) -> None:
+        """Inference form (eval only, for :func:`zoo.deploy.fuse_for_inference`): the
+        BatchNorm after the sum of subsets is linear per channel, so its scale goes into every
+        ``conv3`` (``s (V_k Q_k) = (s V_k) Q_k``) and its shift into the residual; ``alpha``
+        goes into every ``conv4``. The forward then accumulates the subsets' products onto
+        the residual (``baddbmm``): no sum, BatchNorm or ``alpha`` pass over the maps."""
+        if self.training or self.folded_shift is not None:
+            raise RuntimeError("fold_for_inference_ folds an eval-mode unit, once")
+        bn = self.bn
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        for conv in self.convs:
+            conv.conv3.weight.mul_(scale.view(-1, 1, 1, 1))
+            conv.conv3.bias.mul_(scale)
+            conv.conv4.weight.mul_(self.alpha)
+            conv.conv4.bias.mul_(self.alpha)
+        self.folded_shift = bn.bias - bn.running_mean * scale
+        self.bn = nn.Identity()
+
+    def _folded_forward(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        residual = self.down(x)
+        acc = residual + self.folded_shift.to(residual.dtype).view(1, -1, 1, 1)
+        n, c, t, v = acc.shape
+        acc = acc.view(n * c, t, v)
+        for k, conv in enumerate(self.convs):
+            value, q = conv.value_and_topology(x, self.adjacency[k], None, mean)
+            acc = torch.baddbmm(acc, value.reshape(n * c, t, v), q.reshape(n * c, v, v))
+        return self.relu(acc.view(n, c, t, v))
 
 
 class MultiScaleTemporalConv(nn.Module):

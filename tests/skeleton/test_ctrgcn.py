@@ -293,3 +293,40 @@ def test_matmul_aggregation_is_the_papers_einsum(variant):
         spec = "ncuv,nctu->nctv" if variant == "pyskl" else "ncuv,nctv->nctu"
         torch.testing.assert_close(m(x, A, alpha), torch.einsum(spec, q, value),
                                    rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", ["official", "pyskl"])
+def test_unit_folded_for_inference_is_the_unit(variant):
+    """CTRGCUnit.fold_for_inference_: BatchNorm scale in conv3, alpha in conv4, shift and
+    the subsets' products accumulated onto the residual — the eval output of the unit (with
+    a projecting and an identity residual), in fp32 and under bf16 autocast; only once and
+    only in eval mode."""
+    from zoo.models.skeleton.ctrgcn import CTRGCUnit
+
+    A = torch.tensor(Graph(layout="ntu25", mode="spatial").A, dtype=torch.float32)
+    for c_in, c_out in ((8, 16), (16, 16)):
+        torch.manual_seed(0)
+        unit = CTRGCUnit(c_in, c_out, A, variant)
+        with torch.no_grad():
+            unit.alpha.fill_(0.6)
+            for bn in (unit.bn, *unit.down.modules()):
+                if isinstance(bn, torch.nn.BatchNorm2d):
+                    bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2)
+                    bn.weight.uniform_(0.5, 2), bn.bias.uniform_(-1, 1)
+        x = torch.randn(3, c_in, 12, 25)
+        with pytest.raises(RuntimeError, match="eval-mode"):
+            unit.fold_for_inference_()
+        unit.eval()
+        with torch.no_grad():
+            ref = unit(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                ref_bf16 = unit(x).float()
+            unit.fold_for_inference_()
+            torch.testing.assert_close(unit(x), ref, rtol=1e-5, atol=1e-5 * ref.abs().max())
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                got = unit(x)
+        assert got.dtype == torch.bfloat16
+        assert (got.float() - ref_bf16).abs().max() <= 0.05 * ref.abs().max()
+        assert isinstance(unit.bn, torch.nn.Identity)
+        with pytest.raises(RuntimeError, match="once"):
+            unit.fold_for_inference_()

@@ -112,11 +112,14 @@ def _replace(model: nn.Module, name: str, new: nn.Module) -> None:
 
 @torch.no_grad()
 def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
-                       pointwise_gemm: bool = True) -> nn.Module:
+                       pointwise_gemm: bool = True, module_folds: bool = True) -> nn.Module:
     """An eval-mode copy of ``model`` with every foldable BatchNorm folded into the
-    convolution before it (and replaced by ``nn.Identity``), and, with ``pointwise_gemm``,
-    every 1x1 convolution computed as a batched matrix product
-    (:func:`zoo.deploy.pointwise.pointwise_as_gemm`; names in ``pointwise_gemm``).
+    convolution before it (and replaced by ``nn.Identity``); with ``module_folds``, every
+    sub-module that knows a cheaper inference form of itself (a ``fold_for_inference_()``
+    method, e.g. CTR-GCN's unit, whose BatchNorm follows a sum of matrix products) is folded
+    too (names in ``module_folds``); with ``pointwise_gemm``, every 1x1 convolution is
+    computed as a batched matrix product (:func:`zoo.deploy.pointwise.pointwise_as_gemm`;
+    names in ``pointwise_gemm``).
 
     ``example_inputs`` are run once to find the pairs (:func:`find_conv_bn_pairs`) and again to
     check the copy: its output must match the original's within ``rtol`` times the output's
@@ -130,6 +133,12 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
         _fold(fused.get_submodule(conv_name), fused.get_submodule(norm_name))
         _replace(fused, norm_name, nn.Identity())
     fused.fused_pairs = pairs
+    fused.module_folds = []
+    if module_folds:
+        for name, module in fused.named_modules():
+            if callable(getattr(module, "fold_for_inference_", None)):
+                module.fold_for_inference_()
+                fused.module_folds.append(name)
     fused.pointwise_gemm = pointwise_as_gemm(fused) if pointwise_gemm else []
     model_was_training = model.training
     model.eval()

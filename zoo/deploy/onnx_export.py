@@ -78,7 +78,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
     """
     model = model.eval()
     reference = model(example).float()
-    net = fuse_for_inference(model, example) if fuse else model
+    # BatchNorm folding only: the eager-only rewrites would export other operators
+    # (onnxruntime's kernels and int8 quantiser are tuned on the convolutions)
+    net = fuse_for_inference(model, example, pointwise_gemm=False,
+                             module_folds=False) if fuse else model
     buffer = io.BytesIO()
     torch.onnx.export(_Logits(net).eval(), (example,), buffer, dynamo=False,
                       input_names=["inputs"], output_names=["logits"], opset_version=opset,
