@@ -100,6 +100,14 @@ def test_fast_dropout_keep_rate_scale_and_gradient():
         torch.testing.assert_close(y[kept], torch.full_like(y[kept], 2.0 / (1 - p)))
         y.sum().backward()
         torch.testing.assert_close(x.grad, kept.to(dtype) / (1 - p))
+    # the same values bit for bit whether the scale is exact in x's dtype (one scaled mask)
+    # or not (bool mask times scale): u >= p from the same draw, times 1 / (1 - p)
+    for p, dtype in ((0.5, torch.bfloat16), (0.5, torch.float32), (0.1, torch.bfloat16)):
+        x = torch.randn(64, 33).to(dtype)
+        torch.manual_seed(5)
+        u = torch.empty_like(x, dtype=torch.float32).uniform_()
+        torch.manual_seed(5)
+        assert torch.equal(fast_dropout(x, p), x * (u >= p) * (1.0 / (1.0 - p))), (p, dtype)
     x = torch.randn(5, 7)
     assert fast_dropout(x, 0.0) is x
     with pytest.raises(ValueError, match="dropout probability"):
