@@ -1,16 +1,17 @@
-"""1x1 convolutions as oneDNN convolutions vs batched matrix products, on this CPU.
+"""The eager rewrites of ``fuse_for_inference`` beyond BatchNorm folding, on this CPU.
 
 For the skeleton backbones at the NTU size (batch 4, 2 persons, 64 frames; the zoo's
-``benchmarks/skeleton_speed.py`` models) it records the input shape of every 1x1 convolution
-of the BatchNorm-folded model, then times, interleaved repeat by repeat:
+``benchmarks/skeleton_speed.py`` models) it times, interleaved repeat by repeat:
 
-* each distinct shape as ``F.conv2d`` and as :class:`zoo.deploy.pointwise.PointwiseGemmConv2d`
-  (inference, bf16 autocast and fp32);
-* the whole folded model with its 1x1 convolutions as convolutions and as products
-  (``fuse_for_inference(..., pointwise_gemm=False / True)``), bf16 autocast and fp32.
+* the whole model, inference, bf16 autocast and fp32: BatchNorm folded only
+  (``fuse_for_inference(..., pointwise_gemm=False, module_folds=False)``), plus the modules'
+  own folds (``module_folds=True``: CTR-GCN's units), plus the 1x1 convolutions as batched
+  matrix products (both: the default);
+* each distinct input shape of the folded model's 1x1 convolutions as ``F.conv2d`` and as
+  :class:`zoo.deploy.pointwise.PointwiseGemmConv2d` (bf16 autocast and fp32).
 
-Run: ``OMP_NUM_THREADS=1 uv run python benchmarks/pointwise_gemm.py``. Writes
-``benchmarks/results/pointwise_gemm.{json,md}``.
+Run: ``OMP_NUM_THREADS=1 uv run python benchmarks/inference_rewrites.py``. Writes
+``benchmarks/results/inference_rewrites.{json,md}``.
 """
 from __future__ import annotations
 
@@ -59,8 +60,11 @@ def run_model(name: str, batch: int, repeats: int) -> dict:
     with torch.no_grad():  # BatchNorm statistics for the folding
         model(x)
     model.eval()
-    as_conv = fuse_for_inference(model, x, pointwise_gemm=False)
-    as_gemm = fuse_for_inference(model, x)
+    variants = {"BN folded": fuse_for_inference(model, x, pointwise_gemm=False,
+                                                module_folds=False),
+                "+ module folds": fuse_for_inference(model, x, pointwise_gemm=False),
+                "+ 1x1 as products": fuse_for_inference(model, x)}
+    as_conv, as_gemm = variants["+ module folds"], variants["+ 1x1 as products"]
     shapes = []
     for (shape, out_channels, stride), calls in pointwise_shapes(as_conv, x).items():
         conv = torch.nn.Conv2d(shape[1], out_channels, 1, stride)
@@ -73,30 +77,31 @@ def run_model(name: str, batch: int, repeats: int) -> dict:
         shapes.append({"input": list(shape), "out": out_channels, "stride": list(stride),
                        "calls": calls, "ms": ms})
     steps = {f"{kind} {prec}": _infer(mod, (x,), prec == "bf16")
-             for kind, mod in (("1x1 as conv", as_conv), ("1x1 as gemm", as_gemm))
-             for prec in ("bf16", "fp32")}
+             for kind, mod in variants.items() for prec in ("bf16", "fp32")}
     model_s = {k: statistics.median(v) for k, v in measure(steps, 2, repeats, "cpu").items()}
-    return {"replaced": len(as_gemm.pointwise_gemm), "shapes": shapes,
-            "clips_per_s": {k: batch / v for k, v in model_s.items()}}
+    return {"replaced": len(as_gemm.pointwise_gemm), "module_folds": len(as_gemm.module_folds),
+            "shapes": shapes, "clips_per_s": {k: batch / v for k, v in model_s.items()}}
 
 
 def _markdown(result: dict) -> str:
-    lines = [f"# 1x1 convolutions: oneDNN convolution vs batched matrix product "
+    lines = [f"# fuse_for_inference's rewrites beyond BatchNorm folding "
              f"({result['threads']} thread, batch {result['batch']}, NTU size; median of "
              f"{result['repeats']} runs, process CPU time)", "",
              f"Command: `{result['command']}`", "",
              f"Load average before / after: {result['loadavg']} (1 min, 2 cores).", "",
-             "## Whole folded model (inference clips/s)", "",
-             "| model | 1x1 replaced | bf16: conv | bf16: gemm | gemm / conv | fp32: conv | "
-             "fp32: gemm | gemm / conv |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "## Whole model (inference clips/s; in brackets: / BN folded)", "",
+             "| model | precision | BN folded | + module folds | + 1x1 as products | "
+             "module folds | 1x1 replaced |", "|---|---|---:|---:|---:|---:|---:|"]
     for name, row in result["models"].items():
         c = row["clips_per_s"]
-        cells = []
         for prec in ("bf16", "fp32"):
-            conv, gemm = c[f"1x1 as conv {prec}"], c[f"1x1 as gemm {prec}"]
-            cells += [f"{conv:.2f}", f"{gemm:.2f}", f"{gemm / conv:.2f}"]
-        lines.append(f"| {name} | {row['replaced']} | " + " | ".join(cells) + " |")
-    lines += ["", "## Per shape (ms per call; calls per forward)", "",
+            base = c[f"BN folded {prec}"]
+            cells = [f"{base:.2f}"] + [f"{c[f'{k} {prec}']:.2f} ({c[f'{k} {prec}'] / base:.2f})"
+                                       for k in ("+ module folds", "+ 1x1 as products")]
+            lines.append(f"| {name} | {prec} | " + " | ".join(cells)
+                         + f" | {row['module_folds']} | {row['replaced']} |")
+    lines += ["", "## 1x1 convolutions per input shape: oneDNN convolution vs batched matrix "
+              "product (ms per call; calls per forward)", "",
               "| model | input | out | stride | calls | bf16 conv | bf16 gemm | conv / gemm | "
               "fp32 conv | fp32 gemm | conv / gemm |",
               "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -118,7 +123,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--models", nargs="+", default=list(ZOO_MODELS))
-    parser.add_argument("--out", default=str(RESULTS / "pointwise_gemm"))
+    parser.add_argument("--out", default=str(RESULTS / "inference_rewrites"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     init_default_scope("zoo")
@@ -126,7 +131,7 @@ def main(argv=None) -> dict:
     models = {name: run_model(name, args.batch, args.repeats) for name in args.models}
     result = {"threads": 1, "batch": args.batch, "repeats": args.repeats, "torch":
               torch.__version__, "command": "OMP_NUM_THREADS=1 uv run python "
-              "benchmarks/pointwise_gemm.py " + " ".join(argv if argv is not None
+              "benchmarks/inference_rewrites.py " + " ".join(argv if argv is not None
                                                          else sys.argv[1:]),
               "loadavg": f"{before:.1f} / {os.getloadavg()[0]:.1f}", "models": models}
     atomic_write_text(args.out + ".json", json.dumps(result, indent=2))
