@@ -396,20 +396,40 @@ def fast_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     whose 8-bit mantissa would quantise the threshold): one uniform draw per element,
     which on the CPU costs about a quarter of the ``bernoulli_`` draw ``F.dropout`` makes
     (18 vs 84 ms for 6.3 M elements on one thread here); attention dropout on [windows,
-    heads, tokens, tokens] score maps was a third of SkateFormer's training step.
+    heads, tokens, tokens] score maps was a third of SkateFormer's training step. For
+    ``p = 0.5`` (ST-GCN's and SkateFormer's official value) each element's keep bit is one bit
+    of a uniform random 32-bit integer instead: the same distribution exactly, from 32 times
+    fewer draws (a sixth of the uniform draw's time here).
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if p == 0.0:
         return x
+    if p == 0.5:
+        return x * _half_keep_mask(x)
     keep = torch.empty_like(x, dtype=torch.float32 if x.dtype == torch.bfloat16 else None)
     keep = keep.uniform_() >= p
     scale = 1.0 / (1.0 - p)
-    if float(torch.tensor(scale, dtype=x.dtype)) == scale:  # e.g. p = 0.5
+    if float(torch.tensor(scale, dtype=x.dtype)) == scale:
         # one mask of 0 / scale in x's dtype: x * keep * scale casts the bool mask forward
         # and again backward, two more passes over the activation; same values bit for bit
         return x * keep.to(x.dtype).mul_(scale)
     return x * keep * scale
+
+
+def _half_keep_mask(x: torch.Tensor) -> torch.Tensor:
+    """0 / 2 per element of ``x`` (its dtype, stored like it), each 2 with probability 1/2:
+    the bits of uniform random 32-bit integers."""
+    n = x.numel()
+    words = torch.randint(-2 ** 31, 2 ** 31, (-(-n // 32),), dtype=torch.int32,
+                          device=x.device)
+    shifts = torch.arange(32, dtype=torch.int32, device=x.device)
+    bits = ((words.unsqueeze(1) >> shifts) & 1).view(-1)[:n]
+    mask = torch.empty_like(x)
+    # a dense tensor's storage in memory order (channels-last too); empty_like of a
+    # non-dense x is contiguous
+    mask.as_strided((n,), (1,)).copy_(bits)
+    return mask.mul_(2.0)
 
 
 class FastDropout(nn.Dropout):

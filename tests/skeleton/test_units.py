@@ -102,7 +102,7 @@ def test_fast_dropout_keep_rate_scale_and_gradient():
         torch.testing.assert_close(x.grad, kept.to(dtype) / (1 - p))
     # the same values bit for bit whether the scale is exact in x's dtype (one scaled mask)
     # or not (bool mask times scale): u >= p from the same draw, times 1 / (1 - p)
-    for p, dtype in ((0.5, torch.bfloat16), (0.5, torch.float32), (0.1, torch.bfloat16)):
+    for p, dtype in ((0.75, torch.bfloat16), (0.75, torch.float32), (0.1, torch.bfloat16)):
         x = torch.randn(64, 33).to(dtype)
         torch.manual_seed(5)
         u = torch.empty_like(x, dtype=torch.float32).uniform_()
@@ -136,6 +136,34 @@ def test_temporal_max_pool_is_max_pool2d_in_values_and_gradients(dtype, kernel, 
     assert torch.equal(x.grad, x_ref.grad)  # all of it to the first maximum, ties included
     with torch.no_grad():  # the inference path (shifted maxima, no index)
         assert torch.equal(pool(base), reference(base))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fast_dropout_half_draws_independent_bits(dtype):
+    """p = 0.5 keeps each element with probability 1/2 from the bits of random integers:
+    keep rate, pairs of neighbours and of elements one word (32) apart kept together 1/4 of
+    the time (a mask repeating within or across words would not be), output stored like the
+    input (channels last), gradient mask / (1 - p), reproducible under a seed."""
+    x = torch.ones(8, 64, 40, 25, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    torch.manual_seed(0)
+    y = fast_dropout(x, 0.5)
+    assert y.dtype == dtype and y.is_contiguous(memory_format=torch.channels_last)
+    kept = (y != 0).permute(0, 2, 3, 1).reshape(-1).float()  # memory order
+    n = kept.numel()
+    band = 4 * (n * 0.25) ** 0.5
+    assert abs(kept.sum().item() - n / 2) < band
+    for gap in (1, 31, 32, 33):
+        pairs = (kept[:-gap] * kept[gap:]).sum().item()
+        assert abs(pairs - (n - gap) / 4) < 4 * ((n - gap) * 0.25 * 0.75) ** 0.5, gap
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach())  # x is ones: gradient = mask * 2
+    torch.manual_seed(0)
+    assert torch.equal(fast_dropout(x.detach(), 0.5), y.detach())
+    assert not torch.equal(fast_dropout(x.detach(), 0.5), y.detach())
+    odd = torch.ones(3, 7, dtype=dtype)[:, ::2]  # neither dense nor a multiple of 32
+    assert fast_dropout(odd, 0.5).shape == (3, 4)
 
 
 def test_temporal_max_pool_rejects_even_kernels():
