@@ -137,7 +137,8 @@ class CTRGCUnit(nn.Module):
             self.down = nn.Identity()
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.folded_shift: torch.Tensor | None = None
+        # set by fold_for_inference_; a buffer so that .to(device) moves it, not saved
+        self.register_buffer("folded_shift", None, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = x.mean(-2, keepdim=True)  # one time average for all subsets (and its backward)
