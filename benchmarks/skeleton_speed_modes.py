@@ -252,6 +252,7 @@ def main(argv=None) -> dict:
               "peak_gflops": {"fp32": matmul_peak_gflops(torch.float32),
                               "bf16": matmul_peak_gflops(torch.bfloat16)},
               "pipeline": pipeline_samples_per_s(), "int8_counts": args.int8_counts,
+              "stgcn_options": args.stgcn_options,
               "models": {}}
     for name in args.models:
         result["models"][name] = run_model(name, official.get(name), args)
@@ -304,6 +305,11 @@ def _markdown(result: dict) -> str:
             cells += [mode, *ratios]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
+    if result.get("stgcn_options"):
+        lines += [f"The zoo's ST-GCN rows are built with {', '.join(result['stgcn_options'])} "
+                  "on (`configs/skeleton/stgcn_official_ntu60.py` turns on fast_dropout and "
+                  "channels_last); the 'default options' rows are the same weights with them "
+                  "off.", ""]
     if any("zoo onnxruntime int8" in row["infer"] for row in result["models"].values()):
         lines += ["int8 rows rank as the best mode only for the models whose int8 file "
                   "met the 99.5 % arg-max agreement with fp32 on a trained MSR Action3D model "
