@@ -2,8 +2,9 @@
 
 A 1x1 ``Conv2d`` (no padding, no groups, no dilation) on an NCHW activation is, per sample,
 the matrix product ``W [C_out, C_in] @ x [C_in, H * W]``. On this CPU oneDNN's NCHW 1x1
-convolution is slower than that product in bf16 (1.1-4x on the skeleton GCNs' shapes, fp32
-about equal; ``benchmarks/results/inference_rewrites.md``), and the GCNs are full of them:
+convolution is slower than that product in bf16 on most of the skeleton GCNs' shapes (the
+convolution takes 0.94-2.9x the product's time, fp32 0.8-1.5x;
+``benchmarks/results/inference_rewrites.md``), and the GCNs are full of them:
 CTR-GC's value / relation / refinement maps, the temporal branches' entries, the residual
 maps.
 :func:`pointwise_as_gemm` swaps them for :class:`PointwiseGemmConv2d`, which
