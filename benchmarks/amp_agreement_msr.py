@@ -6,8 +6,8 @@ under :func:`zoo.engine.amp.bf16_autocast` (the ``--amp`` inference path: raw-co
 layers and the head in fp32), and reports top-1 accuracy of both, the share of samples whose
 arg-max agrees, and the largest class-probability difference. Issue 21's target: >= 99.5 %.
 The same for the model as ``zoo.deploy.fuse_for_inference`` rewrites it (BatchNorm and module
-folds, 1x1 convolutions as matrix products), in fp32 and under plain bf16 autocast (the
-"fused + bf16" mode of ``benchmarks/skeleton_speed_modes.py``).
+folds, 1x1 convolutions as matrix products), in fp32, under the ``--amp`` autocast and under
+plain bf16 autocast (the "fused + bf16" mode of ``benchmarks/skeleton_speed_modes.py``).
 It also exports the model to ONNX (BatchNorm folded) and runs it in onnxruntime, in fp32 and
 as the int8 file of ``tools/deploy/export.py --int8`` (calibrated on ``--calib-samples``
 training sequences; ``--no-onnx`` skips both): those rows compare the exported logits (averaged
@@ -120,10 +120,12 @@ def main(argv=None) -> dict:
         bf16 = scores(model, inputs, args.batch_size, amp=True, keep_fp32=keep)
         rows[name] = agreement_row(bf16, fp32, labels)
     fused = fuse_for_inference(model, inputs[:2])
-    for name, amp in (("fused (fuse_for_inference) fp32", False),
-                      ("fused + plain bf16 autocast (the speed table's mode)", True)):
+    for name, amp, keep in (("fused (fuse_for_inference) fp32", False, False),
+                            ("fused + bf16 (zoo --amp)", True, True),
+                            ("fused + plain bf16 autocast (the speed table's mode)", True,
+                             False)):
         rows[name] = agreement_row(scores(fused, inputs, args.batch_size, amp=amp,
-                                          keep_fp32=False), fp32, labels)
+                                          keep_fp32=keep), fp32, labels)
     if args.onnx:
         rows.update(onnx_rows(model, args.config, inputs, labels, args.calib_samples,
                               args.int8_ops))
