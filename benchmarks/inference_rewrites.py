@@ -130,9 +130,9 @@ def main(argv=None) -> dict:
     before = os.getloadavg()[0]
     models = {name: run_model(name, args.batch, args.repeats) for name in args.models}
     result = {"threads": 1, "batch": args.batch, "repeats": args.repeats, "torch":
-              torch.__version__, "command": "OMP_NUM_THREADS=1 uv run python "
-              "benchmarks/inference_rewrites.py " + " ".join(argv if argv is not None
-                                                         else sys.argv[1:]),
+              torch.__version__, "command": " ".join(
+                  ["OMP_NUM_THREADS=1 uv run python benchmarks/inference_rewrites.py",
+                   *(argv if argv is not None else sys.argv[1:])]),
               "loadavg": f"{before:.1f} / {os.getloadavg()[0]:.1f}", "models": models}
     atomic_write_text(args.out + ".json", json.dumps(result, indent=2))
     text = _markdown(result)
