@@ -94,7 +94,7 @@ def test_msr_fused_and_bf16_agree_with_fp32(msr_trained):
         fused = fused_model(inputs)
         with bf16_autocast(model):
             bf16 = model(inputs)
-        with bf16_autocast(fused_model):  # the speed table's "fused + bf16" mode
+        with bf16_autocast(fused_model):  # the fused copy under the --amp autocast
             fused_bf16 = fused_model(inputs).float()
     assert len(labels) > 250
     assert (ref.argmax(1) == labels).float().mean() > 0.25  # trained (chance: 0.05)
