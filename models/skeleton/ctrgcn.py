@@ -149,14 +149,17 @@ class CTRGCUnit(nn.Module):
         return self.relu(self.bn(y) + self.down(x))
 
     @torch.no_grad()
-    def fold_for_inference_(self) -> None:
+    def fold_for_inference_(self) -> bool:
         """Inference form (eval only, for :func:`zoo.deploy.fuse_for_inference`): the
         BatchNorm after the sum of subsets is linear per channel, so its scale goes into every
         ``conv3`` (``s (V_k Q_k) = (s V_k) Q_k``) and its shift into the residual; ``alpha``
         goes into every ``conv4``. The forward then accumulates the subsets' products onto
-        the residual (``baddbmm``): no sum, BatchNorm or ``alpha`` pass over the maps."""
-        if self.training or self.folded_shift is not None:
-            raise RuntimeError("fold_for_inference_ folds an eval-mode unit, once")
+        the residual (``baddbmm``): no sum, BatchNorm or ``alpha`` pass over the maps.
+        Returns False (and changes nothing) when the unit is folded already."""
+        if self.folded_shift is not None:
+            return False
+        if self.training:
+            raise RuntimeError("fold_for_inference_ folds an eval-mode unit")
         bn = self.bn
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         for conv in self.convs:
@@ -166,6 +169,7 @@ class CTRGCUnit(nn.Module):
             conv.conv4.bias.mul_(self.alpha)
         self.folded_shift = bn.bias - bn.running_mean * scale
         self.bn = nn.Identity()
+        return True
 
     def _folded_forward(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         residual = self.down(x)

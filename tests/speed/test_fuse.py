@@ -46,6 +46,10 @@ def test_fused_logits_match_unfused(name):
     assert fused.pointwise_gemm  # every backbone has 1x1 convolutions
     assert all(isinstance(fused.get_submodule(n), PointwiseGemmConv2d)
                for n in fused.pointwise_gemm)
+    again = fuse_for_inference(fused, x[:1])  # a fused copy fuses to itself
+    assert not again.fused_pairs and not again.module_folds
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), fused(x), rtol=0, atol=0)
     with torch.no_grad():
         ref, out = model(x), fused(x)
     # stated tolerance: 1e-5 of the logit scale (fp32 rounding of the folded weights)

@@ -116,8 +116,8 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
     """An eval-mode copy of ``model`` with every foldable BatchNorm folded into the
     convolution before it (and replaced by ``nn.Identity``); with ``module_folds``, every
     sub-module that knows a cheaper inference form of itself (a ``fold_for_inference_()``
-    method, e.g. CTR-GCN's unit, whose BatchNorm follows a sum of matrix products) is folded
-    too (names in ``module_folds``); with ``pointwise_gemm``, every 1x1 convolution is
+    method returning whether it folded, e.g. CTR-GCN's unit, whose BatchNorm follows a sum of
+    matrix products) is folded too (names in ``module_folds``); with ``pointwise_gemm``, every 1x1 convolution is
     computed as a batched matrix product (:func:`zoo.deploy.pointwise.pointwise_as_gemm`;
     names in ``pointwise_gemm``).
 
@@ -134,10 +134,10 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
         _replace(fused, norm_name, nn.Identity())
     fused.fused_pairs = pairs
     fused.module_folds = []
-    if module_folds:
+    if module_folds:  # fold_for_inference_() returns whether it folded (False: done before)
         for name, module in fused.named_modules():
-            if callable(getattr(module, "fold_for_inference_", None)):
-                module.fold_for_inference_()
+            fold = getattr(module, "fold_for_inference_", None)
+            if callable(fold) and fold():
                 fused.module_folds.append(name)
     fused.pointwise_gemm = pointwise_as_gemm(fused) if pointwise_gemm else []
     model_was_training = model.training
