@@ -117,9 +117,9 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
     convolution before it (and replaced by ``nn.Identity``); with ``module_folds``, every
     sub-module that knows a cheaper inference form of itself (a ``fold_for_inference_()``
     method returning whether it folded, e.g. CTR-GCN's unit, whose BatchNorm follows a sum of
-    matrix products) is folded too (names in ``module_folds``); with ``pointwise_gemm``, every 1x1 convolution is
-    computed as a batched matrix product (:func:`zoo.deploy.pointwise.pointwise_as_gemm`;
-    names in ``pointwise_gemm``).
+    matrix products) is folded too (names in ``module_folds``); with ``pointwise_gemm``,
+    every 1x1 convolution is computed as a batched matrix product
+    (:func:`zoo.deploy.pointwise.pointwise_as_gemm`; names in ``pointwise_gemm``).
 
     ``example_inputs`` are run once to find the pairs (:func:`find_conv_bn_pairs`) and again to
     check the copy: its output must match the original's within ``rtol`` times the output's
