@@ -172,3 +172,26 @@ def test_bf16_autocast_keeps_raw_input_layers_and_head_in_fp32():
     with torch.no_grad():  # the hooks are gone after the context
         model(x)
     assert set(dtypes.values()) == {torch.float32}
+
+
+def test_ctrgc_relation_conv_opts_out_of_the_fp32_islands():
+    """CTR-GC's conv4 reads 8 tanh relation channels, not coordinates: it stays bf16 under
+    --amp (also as the fused copy's matrix-product convolution); the raw-input convolutions of
+    the first block stay fp32."""
+    from zoo.models.skeleton import CTRGCN
+
+    from zoo.deploy import fuse_for_inference
+    from zoo.engine.amp import precision_sensitive_modules
+
+    torch.manual_seed(0)
+    model = CTRGCN(base_channels=64, num_stages=2, inflate_stages=(), down_stages=()).eval()
+    kept = precision_sensitive_modules(model)
+    first, second = model.layers[0].gcn.convs[0], model.layers[1].gcn.convs[0]
+    assert first.conv1 in kept and first.conv3 in kept  # 3 input channels
+    assert second.conv4.in_channels == 8 and second.conv4 not in kept
+    assert not any(c.conv4 in kept for layer in model.layers for c in layer.gcn.convs)
+    fused = fuse_for_inference(model, torch.randn(1, 2, 8, 25, 3))
+    fused_kept = precision_sensitive_modules(fused)
+    assert fused.layers[1].gcn.convs[0].conv4.amp_bf16
+    assert not any(c.conv4 in fused_kept for layer in fused.layers for c in layer.gcn.convs)
+    assert fused.layers[0].gcn.convs[0].conv1 in fused_kept

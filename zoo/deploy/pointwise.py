@@ -35,6 +35,9 @@ class PointwiseGemmConv2d(nn.Conv2d):
         new = cls(conv.in_channels, conv.out_channels, 1, conv.stride,
                   bias=conv.bias is not None, device="meta")
         new.weight, new.bias = conv.weight, conv.bias
+        for key, value in vars(conv).items():  # attributes set on it, e.g. ``amp_bf16``
+            if not key.startswith("_") and key not in vars(new):
+                setattr(new, key, value)
         return new
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

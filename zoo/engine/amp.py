@@ -44,11 +44,14 @@ RAW_INPUT_CHANNELS = 9  # 3-D joints, bones and motions of up to three streams
 
 def precision_sensitive_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
     """The modules :func:`bf16_autocast` runs in fp32: convolutions / linear layers with at
-    most ``RAW_INPUT_CHANNELS`` inputs, and the model's ``cls_head`` when it has one."""
+    most ``RAW_INPUT_CHANNELS`` inputs, and the model's ``cls_head`` when it has one. A narrow
+    layer that reads no coordinates opts out with the attribute ``amp_bf16 = True`` (CTR-GC's
+    ``conv4`` over its 8 tanh relation channels)."""
     keep = [m for m in model.modules()
-            if (isinstance(m, torch.nn.modules.conv._ConvNd)
-                and m.in_channels <= RAW_INPUT_CHANNELS)
-            or (isinstance(m, torch.nn.Linear) and m.in_features <= RAW_INPUT_CHANNELS)]
+            if not getattr(m, "amp_bf16", False) and (
+                (isinstance(m, torch.nn.modules.conv._ConvNd)
+                 and m.in_channels <= RAW_INPUT_CHANNELS)
+                or (isinstance(m, torch.nn.Linear) and m.in_features <= RAW_INPUT_CHANNELS))]
     head = getattr(model, "cls_head", None)
     return keep + ([head] if isinstance(head, torch.nn.Module) else [])
 
