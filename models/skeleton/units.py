@@ -409,12 +409,7 @@ def fast_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
         return x * _half_keep_mask(x)
     keep = torch.empty_like(x, dtype=torch.float32 if x.dtype == torch.bfloat16 else None)
     keep = keep.uniform_() >= p
-    scale = 1.0 / (1.0 - p)
-    if float(torch.tensor(scale, dtype=x.dtype)) == scale:
-        # one mask of 0 / scale in x's dtype: x * keep * scale casts the bool mask forward
-        # and again backward, two more passes over the activation; same values bit for bit
-        return x * keep.to(x.dtype).mul_(scale)
-    return x * keep * scale
+    return x * keep * (1.0 / (1.0 - p))
 
 
 def _half_keep_mask(x: torch.Tensor) -> torch.Tensor:

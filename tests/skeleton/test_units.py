@@ -100,8 +100,7 @@ def test_fast_dropout_keep_rate_scale_and_gradient():
         torch.testing.assert_close(y[kept], torch.full_like(y[kept], 2.0 / (1 - p)))
         y.sum().backward()
         torch.testing.assert_close(x.grad, kept.to(dtype) / (1 - p))
-    # the same values bit for bit whether the scale is exact in x's dtype (one scaled mask)
-    # or not (bool mask times scale): u >= p from the same draw, times 1 / (1 - p)
+    # rates other than 0.5: u >= p from one uniform draw, times 1 / (1 - p), bit for bit
     for p, dtype in ((0.75, torch.bfloat16), (0.75, torch.float32), (0.1, torch.bfloat16)):
         x = torch.randn(64, 33).to(dtype)
         torch.manual_seed(5)
