@@ -54,9 +54,11 @@ EPOCHS, BATCH, LR, MEMORY = 5, 64, 1e-3, 200
 
 
 # zoo ----------------------------------------------------------------------------------------
-def run_zoo(method: str, seed: int, epochs: int = EPOCHS) -> tuple[np.ndarray, float, dict]:
+def run_zoo(method: str, seed: int, epochs: int = EPOCHS, channels_last: bool = False
+            ) -> tuple[np.ndarray, float, dict]:
     from mmengine.runner import Runner
 
+    from zoo.engine.memory_format import enable_channels_last
     from zoo.runner_utils import load_config
 
     start = time.perf_counter()
@@ -67,6 +69,8 @@ def run_zoo(method: str, seed: int, epochs: int = EPOCHS) -> tuple[np.ndarray, f
             "default_hooks.logger.interval": 10_000, "log_level": "WARNING",
             "train_cfg.epochs_per_task": epochs,
             "experiment_name": f"{method}_{seed}"}, work_dir)
+        if channels_last:  # what `tools/train.py --channels-last` adds
+            enable_channels_last(cfg)
         runner = Runner.from_cfg(cfg)
         runner.train()
         results = json.loads((Path(work_dir) / "continual_results.json").read_text())
@@ -117,8 +121,8 @@ def class_il_row(model, test_x, test_y, task: int) -> list[float]:
             for j in range(task + 1)]
 
 
-def run_avalanche(method: str, seed: int, zoo_strategy: dict, epochs: int = EPOCHS
-                  ) -> tuple[np.ndarray, float]:
+def run_avalanche(method: str, seed: int, zoo_strategy: dict, epochs: int = EPOCHS,
+                  channels_last: bool = False) -> tuple[np.ndarray, float]:
     from avalanche.benchmarks.scenarios.supervised import class_incremental_benchmark
     from avalanche.benchmarks.utils.classification_dataset import (
         _make_taskaware_tensor_classification_dataset as tensor_dataset,
@@ -133,6 +137,10 @@ def run_avalanche(method: str, seed: int, zoo_strategy: dict, epochs: int = EPOC
         {"train": tensor_dataset(train_x, train_y), "test": tensor_dataset(test_x, test_y)},
         class_order=list(range(10)), num_experiences=5)
     model = AvalancheSmallCNN()
+    if channels_last:  # the control: Avalanche's loop on the same channels-last weights
+        from zoo.engine.memory_format import channels_last_
+
+        channels_last_(model)
     common = dict(model=model, optimizer=torch.optim.Adam(model.parameters(), lr=LR),
                   criterion=nn.CrossEntropyLoss(), train_mb_size=BATCH, train_epochs=epochs,
                   eval_mb_size=256, device="cpu", evaluator=EvaluationPlugin(loggers=[]))
@@ -158,6 +166,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--methods", default="FineTune,ER,EWC,LwF")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per task")
     parser.add_argument("--out", default=None, help="results path without suffix")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="also run both sides with channels-last weights (zoo: "
+                             "`--channels-last`; Avalanche: the same weights, as a control)")
     args = parser.parse_args(argv)
     epochs = args.epochs
     args.out = args.out or str(REPO / "benchmarks/results/continual_vs_avalanche") + (
@@ -173,51 +184,65 @@ def main(argv=None) -> dict:
     init_default_scope("zoo")
     global DIGITS
     DIGITS = digits_tensors()
+    variants = list(VARIANTS) if args.channels_last else ["zoo", "avalanche"]
     rows = []
     for method in args.methods.split(","):
-        runs = {"zoo": [], "avalanche": []}
+        runs = {name: [] for name in variants}
         for seed in range(args.repeats):
-            zoo_matrix, zoo_time, zoo_strategy = run_zoo(method, seed, epochs)
-            av_matrix, av_time = run_avalanche(method, seed, zoo_strategy, epochs)
-            for name, matrix, seconds in (("zoo", zoo_matrix, zoo_time),
-                                          ("avalanche", av_matrix, av_time)):
+            zoo_strategy = None
+            for name in variants:  # interleaved, so that drifts of the machine hit all alike
+                cl = name.endswith("_cl")
+                if name.startswith("zoo"):
+                    matrix, seconds, zoo_strategy = run_zoo(method, seed, epochs, cl)
+                else:
+                    matrix, seconds = run_avalanche(method, seed, zoo_strategy, epochs, cl)
                 runs[name].append(dict(seconds=seconds, **continual_metrics(matrix),
                                        final_row=[round(v, 2) for v in matrix[-1]]))
-            print(f"{method} seed {seed}: zoo {runs['zoo'][-1]['average_accuracy']:.1f}% "
-                  f"{zoo_time:.1f}s | avalanche {runs['avalanche'][-1]['average_accuracy']:.1f}%"
-                  f" {av_time:.1f}s", flush=True)
+            print(f"{method} seed {seed}: " + " | ".join(
+                f"{name} {runs[name][-1]['average_accuracy']:.1f}% "
+                f"{runs[name][-1]['seconds']:.1f}s" for name in variants), flush=True)
         row = dict(method=method, zoo_strategy=zoo_strategy, runs=runs)
-        for name in ("zoo", "avalanche"):
+        for name in variants:
             acc = [r["average_accuracy"] for r in runs[name]]
             fgt = [r["forgetting"] for r in runs[name]]
             row[name] = dict(average_accuracy_mean=round(statistics.mean(acc), 2),
-                             average_accuracy_std=round(statistics.pstdev(acc), 2),
+                             average_accuracy_std=round(statistics.stdev(acc), 2)
+                             if len(acc) > 1 else 0.0,
                              forgetting_mean=round(statistics.mean(fgt), 2),
                              median_seconds=round(statistics.median(
                                  r["seconds"] for r in runs[name]), 2))
-        row["time_ratio_zoo_over_avalanche"] = round(
-            row["zoo"]["median_seconds"] / row["avalanche"]["median_seconds"], 3)
+        for a, b in RATIOS:
+            if a in row and b in row:
+                row[f"time_ratio_{a}_over_{b}"] = round(
+                    row[a]["median_seconds"] / row[b]["median_seconds"], 3)
         rows.append(row)
     payload = dict(benchmark="split digits, zoo ContinualTrainLoop vs Avalanche",
                    avalanche_version=avalanche.__version__, torch_version=torch.__version__,
                    repeats=args.repeats, epochs_per_task=epochs, batch_size=BATCH, lr=LR,
-                   memory=MEMORY, threads=1, rows=rows, protocol=__doc__)
+                   memory=MEMORY, threads=1, variants={v: VARIANTS[v] for v in variants},
+                   rows=rows, protocol=__doc__)
     out = Path(args.out)
     atomic_write_bytes(out.with_suffix(".json"), json.dumps(payload, indent=2).encode())
+    ratios = [(a, b) for a, b in RATIOS if a in variants and b in variants]
     lines = [(f"# Split digits: zoo vs Avalanche {avalanche.__version__} (torch "
               f"{torch.__version__}, {args.repeats} seeds, 1 thread, {epochs} epochs per task)"),
              "", "Command: `uv run python benchmarks/continual_vs_avalanche.py "
              + " ".join(sys.argv[1:] if argv is None else argv) + "`", "",
-             ("| method | zoo avg acc | Avalanche avg acc | zoo forgetting | Avalanche forgetting "
-              "| zoo s (median) | Avalanche s (median) | time zoo/Avalanche |"),
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "Variants: " + "; ".join(f"{v}: {VARIANTS[v]}" for v in variants) + ".", "",
+             "Average accuracy and forgetting in % (mean ± std over the seeds, ddof 1); seconds: "
+             "median over the seeds.", "",
+             "| method | " + " | ".join(f"{v} avg acc" for v in variants) + " | "
+             + " | ".join(f"{v} forgetting" for v in variants) + " | "
+             + " | ".join(f"{v} s" for v in variants) + " | "
+             + " | ".join(f"time {a} / {b}" for a, b in ratios) + " |",
+             "|---|" + "---:|" * (3 * len(variants) + len(ratios))]
     for r in rows:
-        z, a = r["zoo"], r["avalanche"]
-        lines.append(f"| {r['method']} | {z['average_accuracy_mean']:.1f} ± "
-                     f"{z['average_accuracy_std']:.1f} | {a['average_accuracy_mean']:.1f} ± "
-                     f"{a['average_accuracy_std']:.1f} | {z['forgetting_mean']:.1f} | "
-                     f"{a['forgetting_mean']:.1f} | {z['median_seconds']:.1f} | "
-                     f"{a['median_seconds']:.1f} | {r['time_ratio_zoo_over_avalanche']:.2f} |")
+        cells = [f"{r[v]['average_accuracy_mean']:.1f} ± {r[v]['average_accuracy_std']:.1f}"
+                 for v in variants]
+        cells += [f"{r[v]['forgetting_mean']:.1f}" for v in variants]
+        cells += [f"{r[v]['median_seconds']:.2f}" for v in variants]
+        cells += [f"{r[f'time_ratio_{a}_over_{b}']:.2f}" for a, b in ratios]
+        lines.append(f"| {r['method']} | " + " | ".join(cells) + " |")
     lines += ["", ("Protocol and the differences between the implementations: see the "
                    "docstring of benchmarks/continual_vs_avalanche.py (also in the JSON).")]
     atomic_write_bytes(out.with_suffix(".md"), ("\n".join(lines) + "\n").encode())
@@ -225,6 +250,12 @@ def main(argv=None) -> dict:
 
 
 DIGITS = None
+VARIANTS = {"zoo": "the config as it is",
+            "zoo_cl": "the config with `tools/train.py --channels-last` (ChannelsLastHook)",
+            "avalanche": "Avalanche's strategy on the model as built (NCHW weights)",
+            "avalanche_cl": "Avalanche's strategy on the model with channels-last weights "
+                            "(zoo.engine.memory_format.channels_last_), a control"}
+RATIOS = [("zoo", "avalanche"), ("zoo_cl", "avalanche"), ("zoo_cl", "avalanche_cl")]
 
 if __name__ == "__main__":
     main()

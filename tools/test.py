@@ -43,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "HealthiVert slices and height profiles)")
     parser.add_argument("--show-max", type=int, default=8, help="PNGs written by --show-dir")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast inference")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="store convolution weights channels last (NHWC)")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
@@ -108,6 +110,10 @@ def main(argv=None) -> dict:
         from zoo.engine.amp import enable_amp
 
         enable_amp(cfg)
+    if args.channels_last:
+        from zoo.engine.memory_format import enable_channels_last
+
+        enable_channels_last(cfg)
     if args.heatmap_dir:
         set_heatmap_dir(cfg, args.heatmap_dir, args.config)
     if cfg.get("test_dataloader") is None:

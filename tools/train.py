@@ -33,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="skip the final evaluation on the test split")
     parser.add_argument("--amp", action="store_true",
                         help="bf16 mixed precision (autocast) for training and evaluation")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="convolution weights channels last (NHWC): faster CPU "
+                             "convolutions on small maps, same values to rounding")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
@@ -53,6 +56,10 @@ def main(argv=None) -> dict:
         from zoo.engine.amp import enable_amp
 
         enable_amp(cfg)
+    if args.channels_last:
+        from zoo.engine.memory_format import enable_channels_last
+
+        enable_channels_last(cfg)
     add_inference_meta_hook(cfg)  # classes, layout, test pipeline into each checkpoint's meta
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None

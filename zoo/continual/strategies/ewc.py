@@ -3,27 +3,20 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, grad, vmap
 
 from zoo.registry import STRATEGIES
 
 from .base import Strategy
+from .per_sample import nll_loss
+from .per_sample import per_sample_grads as sample_grads
 
 
 def per_sample_grads(model: nn.Module, names: list[str], inputs: torch.Tensor,
                      labels: torch.Tensor) -> torch.Tensor:
     """Flattened gradients ``[N, P]`` of ``-log p(labels | inputs)`` w.r.t. the parameters
     ``names`` (model in its current mode; use eval mode so batch norm uses running stats)."""
-    params = {n: p.detach() for n, p in model.named_parameters() if n in names}
-    buffers = {n: b.detach() for n, b in model.named_buffers()}
-
-    def nll(p, x, y):
-        logits = functional_call(model, (p, buffers), (x[None],))
-        return F.cross_entropy(logits, y[None])
-
-    grads = vmap(grad(nll), in_dims=(None, 0, 0))(params, inputs, labels)
+    grads = sample_grads(model, names, inputs, labels, nll_loss)
     return torch.cat([grads[n].reshape(len(inputs), -1) for n in names], dim=1)
 
 
@@ -332,7 +325,9 @@ class EWC(Strategy):
             rank, world = (dist.get_rank(), dist.get_world_size()) if shard else (0, 1)
             diag = torch.zeros(sum(shapes[name].numel() for name in names), device=device)
             for w, g in estimator.rows(inputs, labels, keep=lambda k: k % world == rank):
-                diag += (w.to(g.device)[:, None] * g ** 2).sum(0)
+                g = g.square_()  # a fresh tensor; in place: no copy of [chunk, P]
+                diag += g.sum(0) if self.fisher_estimate != "exact" else (
+                    w.to(g.device)[:, None] * g).sum(0)  # (unit weights: no product)
             if shard:
                 dist.all_reduce(diag)
             flat, scale = diag / n, 1.0

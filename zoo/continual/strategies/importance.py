@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
 
 from zoo.registry import STRATEGIES
 
 from .base import Strategy
+from .per_sample import per_sample_grads, squared_norm_loss
 
 
 def _match(param: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -137,15 +137,9 @@ def output_norm_sensitivity(model: nn.Module, inputs: torch.Tensor, chunk: int =
     2018, Eq. 2-4): per-sample gradients of the squared L2 norm of the output logits,
     absolute values averaged over the ``N`` samples (model in its current mode)."""
     names = [n for n, p in model.named_parameters() if p.requires_grad]
-    params = {n: p.detach() for n, p in model.named_parameters() if n in names}
-    buffers = {n: b.detach() for n, b in model.named_buffers()}
-
-    def sq_norm(p, x):
-        return (functional_call(model, (p, buffers), (x[None],)) ** 2).sum()
-
-    total = {n: torch.zeros_like(p) for n, p in params.items()}
+    total = {n: torch.zeros_like(p) for n, p in model.named_parameters() if n in names}
     for i in range(0, len(inputs), chunk):
-        grads = vmap(grad(sq_norm), in_dims=(None, 0))(params, inputs[i:i + chunk])
+        grads = per_sample_grads(model, names, inputs[i:i + chunk], None, squared_norm_loss)
         for n in names:
             total[n] += grads[n].abs().sum(0)
     return {n: (t / len(inputs)).cpu() for n, t in total.items()}
