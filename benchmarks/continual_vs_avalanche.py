@@ -12,12 +12,19 @@ zoo        Avalanche                       matched by
 FineTune   ``Naive``                       identical objective
 ER         ``Replay(mem_size=200)``        memory size and replay batch; the zoo memory is a
                                            reservoir of the stream, Avalanche's an
-                                           experience-balanced random buffer
+                                           experience-balanced random buffer (the zoo
+                                           replays from the first task's second step on,
+                                           Avalanche from the second task: more samples per
+                                           step in the first task)
 EWC        ``EWC(mode='separate')``        ``ewc_lambda = lambda_/2`` (Avalanche has no 1/2);
                                            the zoo's Fisher averages squared per-sample
                                            gradients, Avalanche's squared minibatch gradients
 LwF        ``LwF(temperature=2)``          ``alpha_avalanche = alpha * T^2`` (the zoo's
-                                           distillation carries the T^2 factor)
+                                           distillation carries the T^2 factor); the zoo
+                                           also warms the new output rows up on frozen
+                                           features before each task (Li & Hoiem)
+LwF-plain  ``LwF(temperature=2)``          as LwF, without the warm-up
+                                           (``warmup_steps=0``): the same algorithm
 =========  ==============================  ===============================================
 
 Both sides are evaluated after every task by the same code (class-incremental arg-max over
@@ -49,7 +56,10 @@ import torch
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = {"FineTune": "finetune", "ER": "er", "EWC": "ewc", "LwF": "lwf"}
+CONFIGS = {"FineTune": "finetune", "ER": "er", "EWC": "ewc", "LwF": "lwf", "LwF-plain": "lwf"}
+# LwF-plain: the zoo's LwF without Li & Hoiem's warm-up of the new output rows, which
+# Avalanche's LwF does not have: the same algorithm on both sides
+OPTIONS = {"LwF-plain": {"train_cfg.strategy.warmup_steps": 0}}
 EPOCHS, BATCH, LR, MEMORY = 5, 64, 1e-3, 200
 
 
@@ -68,7 +78,7 @@ def run_zoo(method: str, seed: int, epochs: int = EPOCHS, channels_last: bool = 
             "randomness.seed": seed,
             "default_hooks.logger.interval": 10_000, "log_level": "WARNING",
             "train_cfg.epochs_per_task": epochs,
-            "experiment_name": f"{method}_{seed}"}, work_dir)
+            "experiment_name": f"{method}_{seed}", **OPTIONS.get(method, {})}, work_dir)
         if channels_last:  # what `tools/train.py --channels-last` adds
             enable_channels_last(cfg)
         runner = Runner.from_cfg(cfg)
@@ -163,7 +173,7 @@ def run_avalanche(method: str, seed: int, zoo_strategy: dict, epochs: int = EPOC
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--methods", default="FineTune,ER,EWC,LwF")
+    parser.add_argument("--methods", default="FineTune,ER,EWC,LwF,LwF-plain")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per task")
     parser.add_argument("--out", default=None, help="results path without suffix")
     parser.add_argument("--channels-last", action="store_true",

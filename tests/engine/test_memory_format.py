@@ -40,14 +40,26 @@ def test_channels_last_converts_in_place():
     conv = model.cnn.features[2][0].weight
     assert not conv.is_contiguous(memory_format=CL)
     moved = channels_last_(model)
-    assert moved == 3  # the two 3x3 convs of 8 / 16 channels and the 3-D conv (1-channel
-    # and 1x1 kernels are channels last already)
+    assert moved == 3  # the two 3x3 convs of 3 -> 8 / 8 -> 16 channels and the 3-D conv
     assert conv.is_contiguous(memory_format=CL)
     assert model.conv3d.weight.is_contiguous(memory_format=torch.channels_last_3d)
     assert model.head.weight.is_contiguous()
     assert all(p is params[n] for n, p in model.named_parameters())  # same Parameter objects
     assert optimizer.param_groups[0]["params"][1] is model.cnn.features[0][1].weight
     assert channels_last_(model) == 0  # a second call leaves everything alone
+
+
+def test_one_channel_weights_get_channels_last_strides():
+    """A grey image's first convolution: its weight [32, 1, 3, 3] is contiguous in both
+    formats, but oneDNN reads the layout from the strides, which must be NHWC's."""
+    model = SmallCNN(in_channels=1, channels=(32, 64))
+    first = model.features[0][0].weight
+    assert first.stride() == (9, 9, 3, 1)
+    assert channels_last_(model) == 2
+    assert first.stride() == (9, 1, 3, 1)
+    x = torch.rand(4, 1, 8, 8)
+    out = model.features[0][0](x)
+    assert out.is_contiguous(memory_format=CL) and not out.is_contiguous()
 
 
 def test_same_function_and_gradients():

@@ -17,21 +17,23 @@ from zoo.registry import HOOKS
 
 
 def _to_channels_last(tensor: torch.Tensor) -> torch.Tensor:
+    # ``.to``, not ``.contiguous``: a tensor with one channel (a first convolution's weight
+    # over a grey image) is contiguous in both formats, and ``.contiguous`` keeps its NCHW
+    # strides, from which oneDNN infers NCHW: that layer and the pooling after it would stay
+    # in the slow layout
     if tensor.dim() == 4:
-        return tensor.contiguous(memory_format=torch.channels_last)
+        return tensor.to(memory_format=torch.channels_last)
     if tensor.dim() == 5:
-        return tensor.contiguous(memory_format=torch.channels_last_3d)
+        return tensor.to(memory_format=torch.channels_last_3d)
     return tensor
 
 
 def channels_last_(model: torch.nn.Module) -> int:
     """Store every 4-D parameter / buffer of ``model`` channels last (5-D: channels last 3-D),
     in place: the parameter objects stay the same, so an optimiser built on them keeps working.
-    Returns how many tensors were not channels last before."""
-    moved = 0
-    for tensor in (*model.parameters(), *model.buffers()):
-        if tensor.dim() in (4, 5) and _to_channels_last(tensor) is not tensor:
-            moved += 1
+    Returns how many tensors changed their strides."""
+    moved = sum(1 for tensor in (*model.parameters(), *model.buffers())
+                if tensor.dim() in (4, 5) and _to_channels_last(tensor).stride() != tensor.stride())
     if moved:
         model._apply(_to_channels_last)
     return moved

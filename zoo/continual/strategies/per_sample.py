@@ -16,7 +16,7 @@ The batched way is used when every trainable parameter belongs to a layer it kno
 the samples of the batch do not interact (no train-mode BatchNorm); otherwise, and when a
 layer's input is changed in place after the layer read it, the vmap way. On split digits'
 SmallCNN the batched way computes the per-sample gradients several times faster
-(``benchmarks/per_sample_grads.py``); tests check both ways agree.
+(``benchmarks/continual_hot_paths.py``); tests check both ways agree.
 """
 from __future__ import annotations
 
