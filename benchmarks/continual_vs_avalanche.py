@@ -34,8 +34,11 @@ Wall time covers everything a user waits for (zoo: building the runner and
 benchmark, model and strategy, training and the per-task evaluation), single-threaded,
 median over repeats.
 
-Run: ``uv run python benchmarks/continual_vs_avalanche.py [--repeats 3] [--epochs 5]`` (needs
-``uv pip install avalanche-lib``; it is not a dependency of the zoo). Writes
+Run: ``OMP_NUM_THREADS=1 uv run --with avalanche-lib==0.6.0 python
+benchmarks/continual_vs_avalanche.py [--repeats 3] [--epochs 5] [--channels-last]``
+(Avalanche is not a dependency of the zoo; ``--with`` puts it in a throw-away overlay;
+``--channels-last`` adds the zoo run with ``tools/train.py --channels-last`` and, as a
+control, Avalanche on the same channels-last weights). Writes
 ``benchmarks/results/continual_vs_avalanche.{json,md}`` (``..._<E>ep`` for another
 ``--epochs``: with more epochs per task the fixed costs of building a run weigh less and the
 ratio shows the per-step speed).

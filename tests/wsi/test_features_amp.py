@@ -60,3 +60,40 @@ def test_a_run_in_the_other_precision_is_refused(one_slide, tmp_path, capsys):
     with pytest.warns(UserWarning):
         assert main([str(one_slide[0]), str(out), *common]) == 2
     assert "precision 'bf16' in the file, 'fp32' now" in capsys.readouterr().err
+
+
+def test_channels_last_extraction_gives_the_same_features(one_slide, tiny_encoder, tmp_path):
+    """``extract_folder(channels_last=True)`` / ``--channels-last``: the encoder's weights are
+    stored NHWC (its convolutions then run NHWC) and the features equal fp32's to rounding."""
+    extract_folder(one_slide, tmp_path / "nchw", tiny_encoder, **KW)
+    conv = tiny_encoder.body.layer2[0].conv1
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    layouts = []
+    hook = conv.register_forward_hook(
+        lambda m, a, out: layouts.append(out.is_contiguous(memory_format=torch.channels_last)))
+    try:
+        extract_folder(one_slide, tmp_path / "nhwc", tiny_encoder, channels_last=True, **KW)
+    finally:
+        hook.remove()
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert layouts and all(layouts)
+    a = load_bag(tmp_path / "nchw" / "slide_000.pt")["features"]
+    b = load_bag(tmp_path / "nhwc" / "slide_000.pt")["features"]
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_extract_features_tool_takes_channels_last(one_slide, tmp_path, monkeypatch):
+    import zoo.engine.memory_format as memory_format
+
+    converted = []
+    real = memory_format.channels_last_
+    monkeypatch.setattr(memory_format, "channels_last_",
+                        lambda model: converted.append(type(model).__name__) or real(model))
+    main = runpy.run_path(str(REPO / "tools" / "wsi" / "extract_features.py"))["main"]
+    out = tmp_path / "feats"
+    with pytest.warns(UserWarning, match="random initial weights"):
+        assert main([str(one_slide[0]), str(out), "--backbone", "resnet18", "--out-index", "1",
+                     "--tile-px", "64", "--mpp", "1.0", "--threads", "1",
+                     "--channels-last"]) == 0
+    assert load_bag(out / "slide_000.pt")["features"].shape[0] > 0
+    assert converted == ["TileEncoder"]

@@ -325,9 +325,10 @@ class EWC(Strategy):
             rank, world = (dist.get_rank(), dist.get_world_size()) if shard else (0, 1)
             diag = torch.zeros(sum(shapes[name].numel() for name in names), device=device)
             for w, g in estimator.rows(inputs, labels, keep=lambda k: k % world == rank):
-                g = g.square_()  # a fresh tensor; in place: no copy of [chunk, P]
-                diag += g.sum(0) if self.fisher_estimate != "exact" else (
-                    w.to(g.device)[:, None] * g).sum(0)  # (unit weights: no product)
+                g = g.square_()  # a fresh [chunk, P] tensor: squared in place, no copy
+                # the weights are 1 but for the 'exact' estimate: no product, the same sum
+                diag += (w.to(g.device)[:, None] * g).sum(0) if self.fisher_estimate == "exact" \
+                    else g.sum(0)
             if shard:
                 dist.all_reduce(diag)
             flat, scale = diag / n, 1.0
