@@ -132,21 +132,14 @@ def extract_slide(path: str | os.PathLike, encoder: torch.nn.Module, target_mpp:
                   tile_px: int = 224, min_tissue: float = 0.5, batch_size: int = 64,
                   num_workers: int = 0, assume_mpp: float | None = None,
                   progress: bool = True, report: ExtractionReport | None = None,
-                  amp: bool = False, channels_last: bool = False) -> dict:
+                  amp: bool = False) -> dict:
     """Features of one slide (raises :class:`SlideError` subclasses for unusable slides).
 
     ``amp``: the encoder runs under bf16 autocast (:func:`zoo.engine.amp.bf16_autocast`: its
-    first convolution on the RGB tiles stays fp32); features are stored as float32.
-    ``channels_last``: the encoder's weights are stored NHWC first
-    (:func:`zoo.engine.memory_format.channels_last_`, in place): the same features to rounding,
-    faster on the CPU (``benchmarks/results/wsi_features_amp.md``)."""
+    first convolution on the RGB tiles stays fp32); features are stored as float32."""
     from tqdm import tqdm
 
     from zoo.engine.amp import bf16_autocast
-    from zoo.engine.memory_format import channels_last_
-
-    if channels_last:
-        channels_last_(encoder)
 
     path = os.fspath(path)
     slide = open_slide(path)

@@ -46,9 +46,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--amp", action="store_true",
                    help="bf16 autocast for the encoder (recorded in the files' settings)")
-    p.add_argument("--channels-last", action="store_true",
-                   help="encoder weights stored channels last (NHWC): faster oneDNN "
-                        "convolutions on the CPU, the same features to rounding")
     return p.parse_args(argv)
 
 
@@ -88,8 +85,7 @@ def main(argv=None) -> int:
                                 overwrite=args.overwrite, target_mpp=args.mpp,
                                 tile_px=args.tile_px, min_tissue=args.min_tissue,
                                 batch_size=args.batch_size, num_workers=args.num_workers,
-                                assume_mpp=args.assume_mpp, amp=args.amp,
-                                channels_last=args.channels_last)
+                                assume_mpp=args.assume_mpp, amp=args.amp)
     except FeatureSettingsError as exc:
         print(f"extract_features.py: error: {exc}", file=sys.stderr)
         return 2
