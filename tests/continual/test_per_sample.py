@@ -112,6 +112,42 @@ class InPlaceNet(nn.Module):
         return out + self.fc3(h)
 
 
+class CosineHead(nn.Module):
+    """A cosine classifier reading ``head.weight`` outside ``head``'s forward (and ``head``
+    itself never called): its per-sample gradients would be missed by the layer hooks."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.head = nn.Linear(4, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = torch.nn.functional.normalize(torch.relu(self.body(x)), dim=1)
+        return 5.0 * h @ torch.nn.functional.normalize(self.head.weight, dim=1).T
+
+
+class SharedOutside(nn.Module):
+    """``fc`` is called, and its weight is also used directly (tied output projection)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x)) @ self.fc.weight[:3].T
+
+
+@pytest.mark.parametrize("make", [CosineHead, SharedOutside])
+def test_parameters_used_outside_their_layer_fall_back(make):
+    torch.manual_seed(5)
+    model, x, y = make(), torch.randn(5, 4), torch.randint(0, 3, (5,))
+    names = [n for n, _ in model.named_parameters()]
+    owners = per_sample._owners(model, names)
+    assert owners is not None  # only known layers: the hooks alone would be fooled
+    assert per_sample._batched_grads(model, owners, x, y, nll_loss) is None
+    _assert_same(per_sample_grads(model, names, x, y),
+                 per_sample_grads(model, names, x, y, batched=False), names)
+
+
 @pytest.mark.parametrize("model, why", [
     (InPlaceNet(), "a layer's input is changed in place after the layer read it"),
     (ConvNet().train(), "train-mode BatchNorm mixes the samples of a batch"),

@@ -13,8 +13,10 @@ Two ways to the same numbers:
 
 The batched way is used when every trainable parameter belongs to a layer it knows
 (``nn.Linear``, ``nn.Conv1d`` / ``nn.Conv2d`` with zero padding, BatchNorm in eval mode) and
-the samples of the batch do not interact (no train-mode BatchNorm); otherwise, and when a
-layer's input is changed in place after the layer read it, the vmap way. On split digits'
+the samples of the batch do not interact (no train-mode BatchNorm); otherwise the vmap way,
+and also when a layer's input is changed in place after the layer read it or when the
+per-sample gradients do not add up to the batch gradient (a parameter used outside its
+layer's forward). On split digits'
 SmallCNN the batched way is 3.7x faster (``benchmarks/results/continual_hot_paths.md``);
 tests check that both ways agree.
 """
@@ -113,6 +115,10 @@ def _layer_grads(module: nn.Module, a: torch.Tensor, d: torch.Tensor
 def _batched_grads(model: nn.Module, owners: dict[str, tuple[nn.Module, str]],
                    inputs: torch.Tensor, targets: torch.Tensor | None, loss: SampleLoss
                    ) -> dict[str, torch.Tensor] | None:
+    """The per-sample gradients from one batched pass, or ``None`` when they cannot be
+    trusted: a layer's input changed in place after the layer read it, or the per-sample
+    gradients of a parameter do not sum to its batch gradient (the parameter is also used
+    outside its layer's forward, e.g. ``F.linear(x, layer.weight)`` in a cosine head)."""
     layers = list(dict.fromkeys(module for module, _ in owners.values()))
     calls: list[tuple[nn.Module, torch.Tensor, int, torch.Tensor]] = []
 
@@ -120,20 +126,23 @@ def _batched_grads(model: nn.Module, owners: dict[str, tuple[nn.Module, str]],
         calls.append((module, args[0], args[0]._version, output))
         return output.clone()  # in-place ops downstream change the copy, not `output`
 
+    checked = {name: getattr(module, local) for name, (module, local) in owners.items()
+               if getattr(module, local).requires_grad}
     handles = [layer.register_forward_hook(capture) for layer in layers]
     try:
         with torch.enable_grad():
             # the input asks for gradients so that there is a graph whatever the parameters
-            # ask; autograd.grad then computes only what leads to the layer outputs
+            # ask; autograd.grad then computes only what leads to the requested tensors
             x = inputs.detach().requires_grad_(True)
             total = loss(model(x), targets).sum()
-            deltas = torch.autograd.grad(total, [out for *_, out in calls],
-                                         allow_unused=True) if calls else ()
+            wanted = [out for *_, out in calls] + list(checked.values())
+            found = torch.autograd.grad(total, wanted, allow_unused=True) if wanted else ()
     finally:
         for handle in handles:
             handle.remove()
     if any(a._version != version for _, a, version, _ in calls):
-        return None  # a layer's input was overwritten after it was read
+        return None
+    deltas, batch_grads = found[:len(calls)], dict(zip(checked, found[len(calls):]))
     sums: dict[tuple[int, str], torch.Tensor] = {}
     with torch.no_grad():
         for (module, a, *_), d in zip(calls, deltas):
@@ -144,11 +153,17 @@ def _batched_grads(model: nn.Module, owners: dict[str, tuple[nn.Module, str]],
                     continue
                 key = (id(module), local)
                 sums[key] = sums[key] + g if key in sums else g
-    grads = {}
-    for name, (module, local) in owners.items():
-        key = (id(module), local)  # a layer the loss does not depend on: zero gradients
-        grads[name] = sums[key] if key in sums else inputs.new_zeros(
-            (len(inputs), *getattr(module, local).shape))
+        grads = {}
+        for name, (module, local) in owners.items():
+            key = (id(module), local)  # a layer the loss does not depend on: zero gradients
+            grads[name] = sums[key] if key in sums else inputs.new_zeros(
+                (len(inputs), *getattr(module, local).shape))
+            reference = batch_grads.get(name)
+            if reference is None:
+                reference = torch.zeros_like(grads[name][0])
+            scale = float(reference.abs().max()) + float(grads[name].abs().max()) + 1e-30
+            if float((grads[name].sum(0) - reference).abs().max()) > 1e-3 * scale:
+                return None
     return grads
 
 
