@@ -112,6 +112,17 @@ def _layer_grads(module: nn.Module, a: torch.Tensor, d: torch.Tensor
             "bias": d2.sum(-1)}
 
 
+def _max_abs(t: torch.Tensor) -> float:
+    low, high = t.aminmax()  # no |t| temporary: a [chunk, *shape] copy costs page faults
+    return max(-float(low), float(high))
+
+
+def _adds_up(per_sample: torch.Tensor, batch: torch.Tensor) -> bool:
+    """Whether per-sample gradients sum to the batch gradient, up to float rounding."""
+    scale = _max_abs(per_sample) + _max_abs(batch) + 1e-30
+    return _max_abs(per_sample.sum(0) - batch) <= 1e-3 * scale
+
+
 def _batched_grads(model: nn.Module, owners: dict[str, tuple[nn.Module, str]],
                    inputs: torch.Tensor, targets: torch.Tensor | None, loss: SampleLoss
                    ) -> dict[str, torch.Tensor] | None:
@@ -161,8 +172,7 @@ def _batched_grads(model: nn.Module, owners: dict[str, tuple[nn.Module, str]],
             reference = batch_grads.get(name)
             if reference is None:
                 reference = torch.zeros_like(grads[name][0])
-            scale = float(reference.abs().max()) + float(grads[name].abs().max()) + 1e-30
-            if float((grads[name].sum(0) - reference).abs().max()) > 1e-3 * scale:
+            if not _adds_up(grads[name], reference):
                 return None
     return grads
 
