@@ -3,7 +3,7 @@
 oneDNN, which runs PyTorch's CPU convolutions, computes a convolution in channels-last memory
 when its input or its weight is channels last, and pooling, BatchNorm and activations then
 follow that layout. The NCHW kernels of small feature maps are slow: a split-digits SmallCNN
-training step (128 samples of 8x8, one thread) takes 11.8 ms with NCHW weights and 7.4 ms
+training step (128 samples of 8x8, one thread) takes 11.6 ms with NCHW weights and 7.7 ms
 with channels-last ones (``benchmarks/results/continual_hot_paths.md``); NCHW max pooling
 alone was a fifth of the step. The values are the same function to rounding; the results of
 a run change in the last bits, so the option is off unless asked for."""

@@ -17,7 +17,7 @@ the samples of the batch do not interact (no train-mode BatchNorm); otherwise th
 and also when a layer's input is changed in place after the layer read it or when the
 per-sample gradients do not add up to the batch gradient (a parameter used outside its
 layer's forward). On split digits'
-SmallCNN the batched way is 3.7x faster (``benchmarks/results/continual_hot_paths.md``);
+SmallCNN the batched way is 2.75x faster (``benchmarks/results/continual_hot_paths.md``);
 tests check that both ways agree.
 """
 from __future__ import annotations
