@@ -108,9 +108,10 @@ class RecordLayout(Hook):
     seen: list = []
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        convs = [m.weight for m in runner.model.modules()
-                 if isinstance(m, nn.Conv2d) and m.in_channels > 1]
-        RecordLayout.seen.append(all(w.is_contiguous(memory_format=CL) for w in convs))
+        convs = [m.weight for m in runner.model.modules() if isinstance(m, nn.Conv2d)]
+        RecordLayout.seen.append(all(w.stride()[1] == 1 for w in convs))  # NHWC strides
+
+    before_test_iter = before_train_iter
 
 
 def _continual_run(tmp_path, name, extra):
@@ -137,3 +138,23 @@ def test_train_tool_flag_in_a_continual_run(tmp_path):
     assert mean > 80.0, final  # replay keeps the old tasks
     # the same function to rounding: the runs may differ by a few test images only
     assert mean == pytest.approx(mean_default, abs=3.0), (final, final_default)
+
+
+def test_test_tool_flag(tmp_path):
+    """``tools/test.py --channels-last``: the evaluation runs on NHWC weights and scores as
+    the default evaluation to rounding."""
+    import numpy as np
+
+    config = tmp_path / "digits.py"
+    config.write_text(f"_base_ = [{str(REPO / 'configs/image/smallcnn_digits.py')!r}]\n"
+                      "custom_hooks = [dict(type='RecordLayout')]\n")
+    load_tool("train").main([str(config), "--work-dir", str(tmp_path), "--no-test",
+                             "--cfg-options", "train_cfg.max_epochs=1"])
+    scores = {}
+    for name, extra in (("default", []), ("cl", ["--channels-last"])):
+        RecordLayout.seen = []
+        load_tool("test").main([str(config), str(tmp_path / "epoch_1.pth"), "--work-dir",
+                                str(tmp_path), "--dump", str(tmp_path / f"{name}.npz"), *extra])
+        scores[name] = dict(np.load(tmp_path / f"{name}.npz"))["scores"]
+        assert RecordLayout.seen and all(RecordLayout.seen) == (name == "cl"), name
+    np.testing.assert_allclose(scores["cl"], scores["default"], rtol=1e-4, atol=1e-5)
