@@ -112,12 +112,13 @@ def main(argv=None) -> dict:
         / by_name["per-sample gradients, 270 samples, batched"], 2)
     payload = dict(torch=torch.__version__, threads=1, repeats=args.repeats, rows=rows,
                    ratios=ratios, per_sample_max_relative_difference=max_rel,
-                   command="OMP_NUM_THREADS=1 uv run python benchmarks/continual_hot_paths.py "
-                           + " ".join(sys.argv[1:] if argv is None else argv))
+                   command=" ".join(["OMP_NUM_THREADS=1 uv run python",
+                                     "benchmarks/continual_hot_paths.py",
+                                     *(sys.argv[1:] if argv is None else argv)]))
     out = Path(args.out)
     atomic_write_text(out.with_suffix(".json"), json.dumps(payload, indent=2) + "\n")
     lines = [f"# Split-digits continual hot paths (torch {torch.__version__}, 1 thread)", "",
-             f"Command: `{payload['command'].strip()}`", "",
+             f"Command: `{payload['command']}`", "",
              f"Median and range over {args.repeats} interleaved repeats.", "",
              "| case | median ms | range ms |", "|---|---:|---:|"]
     lines += [f"| {r['case']} | {r['median_ms']:.2f} | {r['min_ms']:.2f}-{r['max_ms']:.2f} |"
