@@ -13,6 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from zoo.engine.memory_format import stored_channels_last
 from zoo.registry import MODELS
 
 from .graph import Graph
@@ -38,16 +39,10 @@ class GraphConv(nn.Module):
 
     def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
-        if _channels_last(y) and not torch.onnx.is_in_onnx_export():
+        if stored_channels_last(y) and not torch.onnx.is_in_onnx_export():
             return aggregate_subsets_channels_last(y, A)
         n, _, t, v = x.shape
         return aggregate_subsets(y.view(n, self.num_subsets, -1, t, v), A)
-
-
-def _channels_last(x: torch.Tensor) -> bool:
-    # a tensor with one channel or one position is contiguous in both formats
-    return (x.is_contiguous(memory_format=torch.channels_last)
-            and not x.is_contiguous())
 
 
 class STGCNBlock(nn.Module):

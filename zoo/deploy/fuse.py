@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
-from .pointwise import pointwise_as_gemm
+from .pointwise import pointwise_as_gemm, replace_module
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -105,11 +105,6 @@ def find_conv_bn_pairs(model: nn.Module, *example_inputs) -> list[tuple[str, str
     return pairs
 
 
-def _replace(model: nn.Module, name: str, new: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
-
-
 @torch.no_grad()
 def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
                        pointwise_gemm: bool = True, module_folds: bool = True) -> nn.Module:
@@ -131,7 +126,7 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
     pairs = find_conv_bn_pairs(fused, *example_inputs)
     for conv_name, norm_name in pairs:
         _fold(fused.get_submodule(conv_name), fused.get_submodule(norm_name))
-        _replace(fused, norm_name, nn.Identity())
+        replace_module(fused, norm_name, nn.Identity())
     fused.fused_pairs = pairs
     fused.module_folds = []
     if module_folds:  # fold_for_inference_() returns whether it folded (False: done before)

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.engine.memory_format import stored_channels_last
+
 
 class PointwiseGemmConv2d(nn.Conv2d):
     """A 1x1 ``nn.Conv2d`` whose forward is ``baddbmm(bias, W, x)`` over the samples (the
@@ -41,8 +43,7 @@ class PointwiseGemmConv2d(nn.Conv2d):
         return new
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (torch.onnx.is_in_onnx_export() or x.dim() != 4
-                or not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)):
+        if torch.onnx.is_in_onnx_export() or x.dim() != 4 or stored_channels_last(x):
             return F.conv2d(x, self.weight, self.bias, self.stride)
         if self.stride != (1, 1):
             x = x[:, :, ::self.stride[0], ::self.stride[1]]
@@ -69,7 +70,11 @@ def pointwise_as_gemm(model: nn.Module) -> list[str]:
     :class:`PointwiseGemmConv2d` sharing its parameters; returns the replaced names."""
     names = [name for name, m in model.named_modules() if is_pointwise(m)]
     for name in names:
-        parent, _, child = name.rpartition(".")
-        owner = model.get_submodule(parent) if parent else model
-        setattr(owner, child, PointwiseGemmConv2d.from_conv(getattr(owner, child)))
+        replace_module(model, name, PointwiseGemmConv2d.from_conv(model.get_submodule(name)))
     return names
+
+
+def replace_module(model: nn.Module, name: str, new: nn.Module) -> None:
+    """Put ``new`` where ``model.get_submodule(name)`` is."""
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, new)

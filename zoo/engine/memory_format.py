@@ -31,20 +31,30 @@ def channels_last_(model: torch.nn.Module) -> int:
     """Store every 4-D parameter / buffer of ``model`` channels last (5-D: channels last 3-D),
     in place: the parameter objects stay the same, so an optimiser built on them keeps working.
     Returns how many tensors changed their strides."""
-    moved = sum(1 for tensor in (*model.parameters(), *model.buffers())
-                if tensor.dim() in (4, 5) and _to_channels_last(tensor).stride() != tensor.stride())
-    if moved:
-        model._apply(_to_channels_last)
+    moved = 0
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor.dim() in (4, 5):
+            converted = _to_channels_last(tensor)
+            if converted.stride() != tensor.stride():
+                tensor.data = converted
+                moved += 1
     return moved
+
+
+def stored_channels_last(x: torch.Tensor) -> bool:
+    """Whether ``x`` is stored channels last and not also contiguous (a tensor with one
+    channel or one position is contiguous in both formats; it counts as NCHW)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 @HOOKS.register_module()
 class ChannelsLastHook(Hook):
     """Keeps the runner's model in channels-last memory (:func:`channels_last_`).
 
-    Applied before training, validation and testing start, and again before every training
-    epoch, so that modules a loop or a continual strategy adds between epochs (CLR's task
-    convolutions, say) are converted too; a model already channels last is left untouched.
+    Applied before each run (``Runner.train`` / ``val`` / ``test`` all start with
+    ``before_run``) and again before every training epoch, so that modules a loop or a
+    continual strategy adds between epochs (CLR's task convolutions, say) are converted too;
+    a model already channels last is left untouched.
     """
 
     priority = "VERY_HIGH"
@@ -57,7 +67,7 @@ class ChannelsLastHook(Hook):
     def before_run(self, runner) -> None:
         self._apply(runner)
 
-    before_train_epoch = before_val = before_test = before_run
+    before_train_epoch = before_run
 
 
 def enable_channels_last(cfg) -> None:
