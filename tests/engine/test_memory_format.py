@@ -1,5 +1,4 @@
 """``--channels-last``: weights stored NHWC, same function, training and continual runs use it."""
-import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -7,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.hooks import Hook
+from tool_loading import load_tool
 from torch import nn
 from zoo.models.image import SmallCNN
 
@@ -15,13 +15,6 @@ from zoo.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[2]
 CL = torch.channels_last
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Mixed(nn.Module):

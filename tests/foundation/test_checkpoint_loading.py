@@ -1,11 +1,11 @@
 """Issue 18 items 1 and 7: tools/test.py loads strictly; unreadable checkpoints are named
 (never torch's ``weights_only=False`` advice); ``--resume`` after a truncated checkpoint names
 the previous readable one; fine-tuning still skips a mismatched head and says so."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
+from tool_loading import load_tool
 
 from zoo.apis import init_model
 from zoo.checkpoint import CheckpointMismatchError, UnreadableCheckpointError, safe_torch_load
@@ -23,13 +23,6 @@ TINY = {
     "param_scheduler.0.T_max": 4, "default_hooks.logger.interval": 1,
 }
 TINY_ARGS = [f"{k}={v}".replace(" ", "") for k, v in TINY.items()]
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_test_tool(tmp_path, checkpoint, *extra):

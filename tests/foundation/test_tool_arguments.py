@@ -1,21 +1,14 @@
 """Bad tool arguments fail at once with a message naming the option (issue 18 item 10)."""
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+from tool_loading import load_tool
 
 from zoo.work_dir import check_output_file
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC = str(REPO / "configs/skeleton/stgcn_synthetic.py")
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _NoRunner:

@@ -1,11 +1,11 @@
 """End-to-end runs of tools/train.py and tools/test.py on tiny configs."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from mmengine.hooks import Hook
+from tool_loading import load_tool
 
 from zoo.checkpoint import UnsafeCheckpointError, safe_torch_load
 from zoo.config_check import ConfigError
@@ -13,13 +13,6 @@ from zoo.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC = str(REPO / "configs/skeleton/stgcn_synthetic.py")
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 TINY = [

@@ -1,9 +1,9 @@
 """tools/test.py on a ModTr config: metrics and the --show-dir PNGs."""
-import importlib.util
 from pathlib import Path
 
 import torch
 from mmengine.config import Config
+from tool_loading import load_tool
 
 from zoo.registry import MODELS
 
@@ -15,13 +15,6 @@ TINY = {
     "model.detector_checkpoint": None, "model.translator.encoder_depth": 2,
     "test_dataloader.dataset.num_samples": 3, "test_dataloader.dataset.size": 64,
 }
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_test_py_writes_detection_pngs(tmp_path):

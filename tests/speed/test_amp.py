@@ -1,10 +1,10 @@
 """bf16 mixed precision (``--amp``): it trains, evaluates and resumes exactly."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.hooks import Hook
+from tool_loading import load_tool
 
 from zoo.checkpoint import safe_torch_load
 from zoo.registry import HOOKS
@@ -21,13 +21,6 @@ TINY = [
     "train_dataloader.batch_size=8", "train_cfg.val_interval=100",
     "param_scheduler.0.T_max=10", "default_hooks.logger.interval=1",
 ]
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @HOOKS.register_module(force=True)
