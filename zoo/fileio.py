@@ -1,4 +1,4 @@
-"""Atomic file writes: a file is either absent, the old version, or whole.
+"""Atomic file writes (a file is either absent, the old version, or whole) and the cache folder.
 
 Every writer goes to a temporary sibling named ``.<name>.<host>.<pid>.<token>.tmp`` and is
 renamed over the target with ``os.replace`` once flushed to disk. The file gets the mode an
@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import IO
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_writer",
-           "current_umask", "remove_orphaned_temporaries"]
+           "cache_home", "current_umask", "remove_orphaned_temporaries"]
+
+ENV_HOME = "VSZOO_HOME"
+DEFAULT_HOME = "~/.cache/vszoo"
+
+
+def cache_home() -> Path:
+    """The zoo's cache folder (downloaded checkpoints, compiled kernels): ``$VSZOO_HOME`` or
+    ``~/.cache/vszoo``."""
+    return Path(os.environ.get(ENV_HOME) or DEFAULT_HOME).expanduser()
 
 _UMASK_LOCK = threading.Lock()
 _SWEPT: set[str] = set()  # folders already swept by this process (once is enough: orphans

@@ -54,6 +54,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.ops.small_head_attention import usable as small_head_attention_usable
+from zoo.ops.small_head_attention import small_head_attention
 from zoo.registry import MODELS
 
 from .graph import get_layout
@@ -189,9 +191,30 @@ class SkateMSA(nn.Module):
                 and torch.get_autocast_dtype("cpu") == torch.bfloat16
                 and not (self.training and self.attn_drop > 0))
 
+    def compiled_kernel(self, x: torch.Tensor) -> bool:
+        """Whether inference runs :func:`zoo.ops.small_head_attention.small_head_attention` (a
+        compiled kernel for small heads: 2.5-4x PyTorch's fused CPU attention on these windows,
+        fp32 inside, bf16 or fp32 in and out): on the CPU, without attention dropout in
+        training, where autograd needs no gradient, outside graph captures (export, tracing,
+        compile), and where the kernel could be compiled."""
+        return (not (self.training and self.attn_drop > 0)
+                and not (torch.is_grad_enabled() and (x.requires_grad or any(
+                    p.requires_grad for p in self.parameters())))
+                and small_head_attention_usable(x))
+
+    def window_dtype(self, x: torch.Tensor) -> torch.dtype | None:
+        """The dtype to cut the windows in (None: keep ``x``'s)."""
+        if self.compiled_kernel(x):
+            return None
+        return torch.float32 if self.fp32_on_cpu(x) else None
+
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         b, a, _ = windows.shape
         bias = self.relative_bias() if self.rel_bias_table is not None else None
+        if self.compiled_kernel(windows):
+            # under autocast the windows are bf16 and stay so: the kernel reads them exactly
+            # and computes in fp32, as the fp32 branch below
+            return small_head_attention(windows, self.num_heads, self.num_heads ** -0.5, bias)
         if self.fp32_on_cpu(windows):
             q, k, v = windows.float().reshape(b, a, 3, self.num_heads, -1).permute(
                 2, 0, 3, 1, 4).unbind(0)
@@ -294,7 +317,9 @@ class SkateFormerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, c, t, v = x.shape
-        skip = x.permute(0, 2, 3, 1)  # channels last for the norms and linear maps
+        # channels last for the norms and linear maps, stored so: the residual stream then
+        # stays channels last (one transposing copy per stage, not two per block)
+        skip = x.permute(0, 2, 3, 1).contiguous()
         f = self.in_proj(self.norm1(skip)).permute(0, 3, 1, 2)
         f_gconv, f_tconv, f_attn = torch.split(f, [c // 4, c // 4, 3 * c // 2], dim=1)
         # every branch channels last, so that the concatenation is what out_proj reads
@@ -304,7 +329,7 @@ class SkateFormerBlock(nn.Module):
                 self.msa, torch.chunk(f_attn, 4, dim=1), self.type_sizes, SKATE_TYPES):
             windows, shape, perm = skate_partition(
                 chunk, size, distant_t, distant_v,
-                dtype=torch.float32 if msa.fp32_on_cpu(chunk) else None)
+                dtype=msa.window_dtype(chunk))
             branches.append(skate_reverse(msa(windows), shape, perm, t, v))
         y = self.proj_drop(self.out_proj(torch.cat(branches, dim=-1)))
         y = skip + self.drop_path(y)

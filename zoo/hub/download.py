@@ -45,16 +45,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from zoo.fileio import atomic_write_text
+from zoo.fileio import atomic_write_text, cache_home
 
 logger = logging.getLogger("zoo.hub")
 
-ENV_HOME = "VSZOO_HOME"
 ENV_MIRROR = "VSZOO_MIRROR"
 ENV_OFFLINE = "VSZOO_OFFLINE"
 ENV_NO_PROGRESS = "VSZOO_NO_PROGRESS"
 ENV_TOFU = "VSZOO_TRUST_ON_FIRST_USE"
-DEFAULT_HOME = "~/.cache/vszoo"
 CHUNK = 1 << 16
 _HEX = re.compile(r"^[0-9a-f]+$")
 _NAME_HASH = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z0-9]+$")
@@ -105,7 +103,7 @@ def _env_flag(name: str) -> bool:
 
 def cache_dir() -> Path:
     """The cache folder: ``$VSZOO_HOME`` or ``~/.cache/vszoo``."""
-    return Path(os.environ.get(ENV_HOME) or DEFAULT_HOME).expanduser()
+    return cache_home()
 
 
 def checkpoints_dir() -> Path:
