@@ -54,8 +54,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.ops.small_head_attention import usable as small_head_attention_usable
 from zoo.ops.small_head_attention import small_head_attention
+from zoo.ops.small_head_attention import usable as small_head_attention_usable
 from zoo.registry import MODELS
 
 from .graph import get_layout
@@ -181,12 +181,12 @@ class SkateMSA(nn.Module):
         return bias.permute(2, 0, 1).unsqueeze(0).contiguous()
 
     def fp32_on_cpu(self, x: torch.Tensor) -> bool:
-        """Whether the attention runs in fp32 inside bf16 autocast on the CPU. PyTorch's fused
-        CPU attention spends its time on Skate-MSA's score maps (heads of 3-6 channels), not on
-        products, and its fp32 path beat its bf16 one on every window shape of the model
-        (1.08-1.20x, casts included) and by 9 % over the whole fused model
-        (``benchmarks/results/skateformer_attention_dtype.md``); the scores are then also
-        rounded less. Training with attention dropout keeps its own path."""
+        """Whether the attention runs in fp32 inside bf16 autocast on the CPU (where the
+        compiled kernel of :meth:`compiled_kernel` cannot run: with PyTorch's fused attention).
+        That kernel's fp32 path beats its bf16 one on the model's window shapes (heads of 3-6
+        channels: the time goes to the score maps, not to products;
+        ``benchmarks/results/skateformer_attention.md``), and the scores are rounded less.
+        Training with attention dropout keeps its own path."""
         return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
                 and torch.get_autocast_dtype("cpu") == torch.bfloat16
                 and not (self.training and self.attn_drop > 0))

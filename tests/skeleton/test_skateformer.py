@@ -223,15 +223,21 @@ def test_attention_dropout_path_is_the_same_attention(monkeypatch):
         assert error < 0.08, error
 
 
-def test_bf16_autocast_attention_runs_in_fp32_on_the_cpu():
-    """Under bf16 autocast on the CPU, Skate-MSA takes its bf16 windows through PyTorch's fused
-    attention in fp32 (faster there on 3-6-channel heads; benchmarks/results/
-    skateformer_attention_dtype.md) and returns bf16: exactly the fp32 attention of the
-    bf16-rounded windows, and nearer the fp32 module than the bf16 kernel is; a partition
-    asked for fp32 windows casts them in the copy that cuts them."""
+@pytest.mark.parametrize("kernel", [True, False])
+def test_bf16_autocast_attention_runs_in_fp32_on_the_cpu(monkeypatch, kernel):
+    """Under bf16 autocast on the CPU, Skate-MSA takes its bf16 windows through an fp32
+    attention — the compiled small-head kernel, or without it PyTorch's fused attention in fp32
+    (faster there than its bf16 path on 3-6-channel heads; benchmarks/results/
+    skateformer_attention.md) — and returns bf16: the fp32 attention of the
+    bf16-rounded windows (bit for bit with PyTorch's kernel, to one bf16 rounding with the
+    compiled one), and nearer the fp32 module than the bf16 kernel is; a partition asked for
+    fp32 windows casts them in the copy that cuts them."""
     import torch.nn.functional as F
+    import zoo.models.skeleton.skateformer as skateformer
     from zoo.models.skeleton.skateformer import SkateMSA, skate_partition
 
+    if not kernel:
+        monkeypatch.setattr(skateformer, "small_head_attention_usable", lambda x: False)
     torch.manual_seed(0)
     msa = SkateMSA(num_heads=4, size=(8, 12), joint_pair_bias=True).eval()
     with torch.no_grad():
@@ -250,7 +256,12 @@ def test_bf16_autocast_attention_runs_in_fp32_on_the_cpu():
             attn_mask=msa.relative_bias().bfloat16(), scale=0.5
         ).transpose(1, 2).reshape(6, 96, 12)
     assert out.dtype == torch.bfloat16
-    torch.testing.assert_close(out, fp32.bfloat16(), rtol=0, atol=0)
+    if kernel:
+        with torch.no_grad():
+            assert msa.compiled_kernel(windows)
+        torch.testing.assert_close(out.float(), fp32, rtol=2 ** -8, atol=1e-6)
+    else:
+        torch.testing.assert_close(out, fp32.bfloat16(), rtol=0, atol=0)
     assert (out.float() - exact).abs().max() < (bf16.float() - exact).abs().max()
     # training with attention dropout keeps its written-out path
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -261,3 +272,56 @@ def test_bf16_autocast_attention_runs_in_fp32_on_the_cpu():
     plain, _, _ = skate_partition(x, (8, 8), False, False)
     assert cut.dtype == torch.float32 and cut.is_contiguous()
     torch.testing.assert_close(cut, plain.float(), rtol=0, atol=0)
+
+
+def test_inference_runs_the_compiled_attention_kernel(monkeypatch):
+    """Evaluation without autograd runs Skate-MSA through zoo.ops.small_head_attention: the
+    same logits as PyTorch's attention (fp32, and under the zoo's bf16 autocast); training
+    with attention dropout and evaluation that needs gradients (attacks) keep PyTorch's."""
+    import zoo.models.skeleton.skateformer as skateformer
+
+    from zoo.engine.amp import bf16_autocast
+    from zoo.ops import small_head_attention as sha
+
+    if not sha.available():
+        import os
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("the small-head attention kernel did not compile under CI")
+        pytest.skip("no C++ compiler: the kernel cannot be built here")
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].dtype)
+        return sha.small_head_attention(*args, **kwargs)
+
+    monkeypatch.setattr(skateformer, "small_head_attention", counted)
+    torch.manual_seed(0)
+    model = SkateFormer(**TINY).eval()
+    x = torch.randn(3, 1, 16, 20, 3)
+    with torch.no_grad():
+        fast = model(x)
+        with bf16_autocast(model):
+            fast_bf16 = model(x)
+    assert calls == [torch.float32] * 8 + [torch.bfloat16] * 8  # 2 blocks x 4 Skate-Types
+    calls.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(skateformer, "small_head_attention_usable", lambda x: False)
+        with torch.no_grad():
+            slow = model(x)
+            with bf16_autocast(model):
+                slow_bf16 = model(x)
+    assert not calls
+    assert_close_to_scale(fast, slow, 1e-6)
+    assert_close_to_scale(fast_bf16.float(), slow_bf16.float(), 2e-2)
+
+    # gradients needed (an attack's input gradient): PyTorch's attention, same output
+    x_grad = x.clone().requires_grad_(True)
+    out = model(x_grad)
+    out.sum().backward()
+    assert not calls and x_grad.grad.abs().sum() > 0
+    assert_close_to_scale(out.detach(), slow, 1e-6)
+    # training with attention dropout: the written-out path, even without autograd
+    dropping = SkateFormer(**{**TINY, "attn_drop": 0.5}).train()
+    with torch.no_grad():
+        dropping(x)
+    assert not calls
