@@ -157,3 +157,28 @@ def test_bf16_output_rounds_to_nearest_even():
     assert torch.equal(out[5:6].isnan(), torch.tensor([True]))
     keep = ~v.isnan()
     assert torch.equal(out[keep], expected[keep])
+
+
+def test_forked_child_gets_its_own_threads():
+    """A process forked after the thread pool started (a data-loader worker, a process pool)
+    must not wait on its parent's threads."""
+    import multiprocessing
+
+    torch.manual_seed(4)
+    qkv = torch.randn(9, 24, 3 * 2 * 3)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        expected = sha.small_head_attention(qkv, 2, 0.5)  # the parent's pool is running
+        context = multiprocessing.get_context("fork")
+        with context.Pool(1) as pool:
+            result = pool.apply_async(_attention_in_child, (qkv,))
+            out = result.get(timeout=30)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(out, expected)
+
+
+def _attention_in_child(qkv: torch.Tensor) -> torch.Tensor:
+    torch.set_num_threads(2)
+    return sha.small_head_attention(qkv, 2, 0.5)

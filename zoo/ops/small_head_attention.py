@@ -291,7 +291,8 @@ def usable(*tensors: torch.Tensor) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def _pool(workers: int) -> ThreadPoolExecutor:
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    # keyed by the process: a forked child inherits the pool object but not its threads
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vszoo-attention")
 
 
@@ -340,7 +341,7 @@ def small_head_attention(qkv: torch.Tensor, num_heads: int, scale: float,
     if len(bounds) == 1:
         codes = [call(*args, 0, windows, tokens, num_heads, dim, scale)]
     else:
-        pool = _pool(len(bounds))
+        pool = _pool(len(bounds), os.getpid())
         codes = list(pool.map(lambda b: call(*args, b[0], b[1], tokens, num_heads, dim, scale),
                               bounds))
     if any(codes):
