@@ -99,6 +99,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--int8-ops", nargs="*", default=None, metavar="OP",
                         help="ONNX operator types to quantise (default: the zoo's INT8_OPS; "
                              "none given: every type onnxruntime can quantise)")
+    parser.add_argument("--kernels-off-row", action="store_true",
+                        help="add a row for fp32 with the zoo's compiled kernels off "
+                             "(zoo.ops.small_head_attention.disabled: PyTorch's attention)")
     parser.add_argument("--train-command", default="",
                         help="the command that trained the checkpoint (for the results file)")
     args = parser.parse_args(argv)
@@ -115,6 +118,12 @@ def main(argv=None) -> dict:
     inputs, labels = read_split(dataset)
     fp32 = scores(model, inputs, args.batch_size, amp=False)
     rows = {}
+    if args.kernels_off_row:
+        from zoo.ops.small_head_attention import disabled
+
+        with disabled():
+            rows["fp32, compiled kernels off (PyTorch's attention)"] = agreement_row(
+                scores(model, inputs, args.batch_size, amp=False), fp32, labels)
     for name, keep in (("bf16 (zoo --amp: fp32 input layers and head)", True),
                        ("plain bf16 autocast", False)):
         bf16 = scores(model, inputs, args.batch_size, amp=True, keep_fp32=keep)
@@ -135,7 +144,9 @@ def main(argv=None) -> dict:
                 f"{args.config} {args.checkpoint} --calib-samples {args.calib_samples} "
                 f"--name {args.name}"
                 + ("" if args.int8_ops is None else " --int8-ops " + " ".join(args.int8_ops))
-                + ("" if args.onnx else " --no-onnx") + " --train-command '...'",
+                + ("" if args.onnx else " --no-onnx")
+                + (" --kernels-off-row" if args.kernels_off_row else "")
+                + " --train-command '...'",
         train_command=args.train_command, samples=len(labels),
         fp32_top1=100.0 * float((fp32.argmax(1) == labels).double().mean()),
         median_fp32_margin=float((top2[:, 0] - top2[:, 1]).median()), rows=rows)

@@ -8,7 +8,7 @@ For the skeleton backbones at the NTU size (batch 4, 2 persons, 64 frames; the z
   own folds (``module_folds=True``: CTR-GCN's units), plus the 1x1 convolutions as batched
   matrix products (both: the default);
 * each distinct input shape of the folded model's 1x1 convolutions as ``F.conv2d`` and as
-  :class:`zoo.deploy.pointwise.PointwiseGemmConv2d` (bf16 autocast and fp32).
+  :class:`zoo.ops.pointwise_gemm.PointwiseGemmConv2d` (bf16 autocast and fp32).
 
 Run: ``OMP_NUM_THREADS=1 uv run python benchmarks/inference_rewrites.py``. Writes
 ``benchmarks/results/inference_rewrites.{json,md}``.
@@ -31,8 +31,8 @@ from skeleton_speed import FRAMES, JOINTS, PERSONS, ZOO_MODELS  # noqa: E402
 from skeleton_speed_modes import _infer, measure  # noqa: E402
 
 from zoo.deploy import fuse_for_inference  # noqa: E402
-from zoo.deploy.pointwise import PointwiseGemmConv2d, is_pointwise  # noqa: E402
 from zoo.fileio import atomic_write_text  # noqa: E402
+from zoo.ops.pointwise_gemm import PointwiseGemmConv2d, is_pointwise  # noqa: E402
 from zoo.registry import MODELS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -14,7 +14,9 @@ the same machine load:
   autocast: fp32 master weights, fp32 loss); with ``--stgcn-options fast_dropout
   channels_last`` the zoo's ST-GCN is built with those options on (as the official NTU
   config) and the same weights without them are timed beside it ('default options' rows: the
-  A/B of the options).
+  A/B of the options); with ``--pointwise-gemm-train MODEL`` that model's training rows run
+  its 1x1 convolutions as batched matrix products (``tools/train.py --pointwise-gemm``), the
+  plain convolutions beside them.
 
 It reports the median clips/s and the spread (min-max) of ``--repeats`` runs, the ratios of
 the zoo's best mode to the official module in fp32 and under bf16, GFLOP/s reached against
@@ -58,6 +60,7 @@ from skeleton_speed import (  # noqa: E402
 
 from zoo.deploy import fuse_for_inference  # noqa: E402
 from zoo.fileio import atomic_write_bytes  # noqa: E402
+from zoo.ops.pointwise_gemm import pointwise_as_gemm  # noqa: E402
 from zoo.registry import MODELS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -184,8 +187,17 @@ def run_model(name: str, official: Callable[[], torch.nn.Module] | None, args) -
     infer = {"zoo fp32": _infer(zoo, (x,), False), "zoo fused": _infer(fused, (x,), False),
              "zoo bf16": _infer(zoo, (x,), True), "zoo fused+bf16": _infer(fused, (x,), True),
              "zoo bf16 (--amp)": _infer_amp(zoo, (x,))}
-    train = {"zoo fp32": _train(zoo, (x,), args.batch, False),
-             "zoo bf16": _train(zoo, (x,), args.batch, True)}
+    trained = zoo
+    if name in args.pointwise_gemm_train:  # tools/train.py --pointwise-gemm, and its A/B
+        trained = copy.deepcopy(zoo)
+        pointwise_as_gemm(trained)
+    train = {"zoo fp32": _train(trained, (x,), args.batch, False),
+             "zoo bf16": _train(trained, (x,), args.batch, True)}
+    if trained is not zoo:
+        train["1x1 convolutions (no --pointwise-gemm) fp32"] = _train(zoo, (x,), args.batch,
+                                                                      False)
+        train["1x1 convolutions (no --pointwise-gemm) bf16"] = _train(zoo, (x,), args.batch,
+                                                                      True)
     if options:  # the same weights without the options: their A/B
         cfg["backbone"].update(dict.fromkeys(options, False))
         twin = MODELS.build(cfg)
@@ -259,6 +271,10 @@ def main(argv=None) -> dict:
                         help="build the zoo's ST-GCN with these options on (as "
                              "configs/skeleton/stgcn_official_ntu60.py) and time the same "
                              "weights without them beside it ('default options' rows)")
+    parser.add_argument("--pointwise-gemm-train", nargs="*", default=[], metavar="MODEL",
+                        help="time these models' training step as tools/train.py "
+                             "--pointwise-gemm runs it (1x1 convolutions as batched matrix "
+                             "products) and the plain convolutions beside it")
     parser.add_argument("--out", default=str(RESULTS / "skeleton_speed_modes"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -272,6 +288,7 @@ def main(argv=None) -> dict:
                               "bf16": matmul_peak_gflops(torch.bfloat16)},
               "pipeline": pipeline_samples_per_s(), "int8_counts": args.int8_counts,
               "stgcn_options": args.stgcn_options, "plain_bf16_fails": args.plain_bf16_fails,
+              "pointwise_gemm_train": args.pointwise_gemm_train,
               "models": {}}
     for name in args.models:
         result["models"][name] = run_model(name, official.get(name), args)
@@ -338,6 +355,11 @@ def _markdown(result: dict) -> str:
                   "on (`configs/skeleton/stgcn_official_ntu60.py` turns on fast_dropout and "
                   "channels_last); the 'default options' rows are the same weights with them "
                   "off.", ""]
+    if result.get("pointwise_gemm_train"):
+        lines += [f"The zoo's training rows of {', '.join(result['pointwise_gemm_train'])} run "
+                  "as `tools/train.py --pointwise-gemm` (1x1 convolutions as batched matrix "
+                  "products, `zoo.engine.pointwise_gemm`); the '1x1 convolutions' rows are the "
+                  "same weights with the convolutions.", ""]
     if any("zoo onnxruntime int8" in row["infer"] for row in result["models"].values()):
         lines += ["int8 rows rank as the best mode only for the models whose int8 file "
                   "met the 99.5 % arg-max agreement with fp32 on a trained MSR Action3D model "

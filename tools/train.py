@@ -36,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--channels-last", action="store_true",
                         help="convolution weights channels last (NHWC): faster CPU "
                              "convolutions on small maps, same values to rounding")
+    parser.add_argument("--pointwise-gemm", action="store_true",
+                        help="1x1 convolutions as batched matrix products: faster CPU bf16 "
+                             "training of the skeleton GCNs, same values to rounding")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config keys, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--vis", nargs="+", default=[], metavar="BACKEND",
@@ -60,6 +63,10 @@ def main(argv=None) -> dict:
         from zoo.engine.memory_format import enable_channels_last
 
         enable_channels_last(cfg)
+    if args.pointwise_gemm:
+        from zoo.engine.pointwise_gemm import enable_pointwise_gemm
+
+        enable_pointwise_gemm(cfg)
     add_inference_meta_hook(cfg)  # classes, layout, test pipeline into each checkpoint's meta
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from zoo.engine.memory_format import stored_channels_last
+from zoo.ops.memory_format import stored_channels_last
 from zoo.registry import MODELS
 
 from .graph import Graph

@@ -106,6 +106,9 @@ def test_not_usable_inside_graph_captures():
     x = torch.randn(2, 8, 12)
     assert sha.usable(x)
     assert not sha.usable(x.double())
+    with sha.disabled():
+        assert not sha.usable(x)
+    assert sha.usable(x)
 
     def probe(t):
         return t + float(sha.usable(t))

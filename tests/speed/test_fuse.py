@@ -5,8 +5,8 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from zoo.deploy import find_conv_bn_pairs, fuse_for_inference
-from zoo.deploy.pointwise import PointwiseGemmConv2d
 from zoo.engine.amp import bf16_autocast
+from zoo.ops.pointwise_gemm import PointwiseGemmConv2d
 from zoo.registry import MODELS
 
 SMALL = {

@@ -1,10 +1,10 @@
-"""1x1 convolutions as batched matrix products (zoo.deploy.pointwise) equal the convolution."""
+"""1x1 convolutions as batched matrix products (zoo.ops.pointwise_gemm) equal the convolution."""
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.deploy.pointwise import PointwiseGemmConv2d, is_pointwise, pointwise_as_gemm
+from zoo.ops.pointwise_gemm import PointwiseGemmConv2d, is_pointwise, pointwise_as_gemm
 
 
 @pytest.mark.parametrize("stride", [1, 2, (2, 1)])

@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
-from .pointwise import pointwise_as_gemm, replace_module
+from zoo.ops.pointwise_gemm import pointwise_as_gemm, replace_module
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -114,7 +114,7 @@ def fuse_for_inference(model: nn.Module, *example_inputs, rtol: float = 1e-4,
     method returning whether it folded, e.g. CTR-GCN's unit, whose BatchNorm follows a sum of
     matrix products) is folded too (names in ``module_folds``); with ``pointwise_gemm``,
     every 1x1 convolution is computed as a batched matrix product
-    (:func:`zoo.deploy.pointwise.pointwise_as_gemm`; names in ``pointwise_gemm``).
+    (:func:`zoo.ops.pointwise_gemm.pointwise_as_gemm`; names in ``pointwise_gemm``).
 
     ``example_inputs`` are run once to find the pairs (:func:`find_conv_bn_pairs`) and again to
     check the copy: its output must match the original's within ``rtol`` times the output's

@@ -27,6 +27,8 @@ from mmengine.registry import OPTIM_WRAPPERS
 
 from zoo.registry import HOOKS
 
+from .hook_config import add_custom_hook
+
 AMP_DTYPE = torch.bfloat16
 
 
@@ -214,6 +216,4 @@ def enable_amp(cfg) -> None:
         # switch the hook's autocast off again; other loops take no fp16 flag
         if loop is not None and loop.get("type", default) in (default, f"mmengine.{default}"):
             loop["fp16"] = True
-    hooks = list(cfg.get("custom_hooks", []))
-    if not any(h.get("type") == "BF16InferenceHook" for h in hooks):
-        cfg.custom_hooks = [*hooks, dict(type="BF16InferenceHook")]
+    add_custom_hook(cfg, BF16InferenceHook)

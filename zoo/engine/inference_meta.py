@@ -15,6 +15,8 @@ from mmengine.hooks import Hook
 
 from zoo.registry import HOOKS
 
+from .hook_config import add_custom_hook
+
 META_KEY = "inference"
 META_VERSION = 1
 
@@ -68,8 +70,4 @@ class InferenceMetaHook(Hook):
 
 def add_inference_meta_hook(cfg) -> None:
     """Append :class:`InferenceMetaHook` to ``cfg.custom_hooks`` unless it is there."""
-    hooks = list(cfg.get("custom_hooks") or [])
-    if not any(isinstance(h, dict) and str(h.get("type", "")).endswith("InferenceMetaHook")
-               for h in hooks):
-        hooks.append(dict(type="InferenceMetaHook"))
-    cfg.custom_hooks = hooks
+    add_custom_hook(cfg, InferenceMetaHook)

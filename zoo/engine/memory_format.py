@@ -14,6 +14,8 @@ from mmengine.hooks import Hook
 
 from zoo.registry import HOOKS
 
+from .hook_config import add_custom_hook
+
 
 def _to_channels_last(tensor: torch.Tensor) -> torch.Tensor:
     # ``.to``, not ``.contiguous``: a tensor with one channel (a first convolution's weight
@@ -41,12 +43,6 @@ def channels_last_(model: torch.nn.Module) -> int:
     return moved
 
 
-def stored_channels_last(x: torch.Tensor) -> bool:
-    """Whether ``x`` is stored channels last and not also contiguous (a tensor with one
-    channel or one position is contiguous in both formats; it counts as NCHW)."""
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-
-
 @HOOKS.register_module()
 class ChannelsLastHook(Hook):
     """Keeps the runner's model in channels-last memory (:func:`channels_last_`).
@@ -72,8 +68,4 @@ class ChannelsLastHook(Hook):
 
 def enable_channels_last(cfg) -> None:
     """Add :class:`ChannelsLastHook` to ``cfg.custom_hooks`` (once)."""
-    hooks = list(cfg.get("custom_hooks", []))
-    if not any(isinstance(h, ChannelsLastHook) or (
-            isinstance(h, dict) and h.get("type") in ("ChannelsLastHook", ChannelsLastHook))
-            for h in hooks):
-        cfg.custom_hooks = [*hooks, dict(type="ChannelsLastHook")]
+    add_custom_hook(cfg, ChannelsLastHook)

@@ -22,6 +22,7 @@ callers use it only when autograd does not need the output.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -30,6 +31,7 @@ import os
 import shutil
 import subprocess
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -277,12 +279,27 @@ def available() -> bool:
     return _library() is not None
 
 
+_disabled = 0
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Within the block :func:`usable` is False, so callers run PyTorch's attention (an A/B of
+    the two on the same weights)."""
+    global _disabled
+    _disabled += 1
+    try:
+        yield
+    finally:
+        _disabled -= 1
+
+
 def usable(*tensors: torch.Tensor) -> bool:
     """Whether :func:`small_head_attention` can run on ``tensors`` here: plain CPU fp32 / bf16
     tensors outside any graph capture (ONNX export, ``torch.jit`` tracing, ``torch.compile`` /
-    ``torch.export``, ``torch.func`` transforms — a foreign call is opaque to all of them)
-    and a compiled kernel."""
-    return (all(type(t) is torch.Tensor and t.device.type == "cpu"
+    ``torch.export``, ``torch.func`` transforms — a foreign call is opaque to all of them),
+    a compiled kernel, and not inside :func:`disabled`."""
+    return (not _disabled and all(type(t) is torch.Tensor and t.device.type == "cpu"
                 and t.dtype in (torch.float32, torch.bfloat16) for t in tensors)
             and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
                      or torch.compiler.is_compiling()
