@@ -11,7 +11,8 @@ maps.
 :func:`zoo.deploy.fuse.fuse_for_inference` does after folding the BatchNorms, and
 ``tools/train.py --pointwise-gemm`` (:class:`zoo.engine.pointwise_gemm.PointwiseGemmHook`) for
 training, where the product's backward (two more products) also beats the convolution's in
-bf16 (CTR-GCN's bf16 training step 1.15x in a development A/B).
+bf16 (CTR-GCN's bf16 training step 1.06x in ``benchmarks/results/skeleton_speed_modes.md``,
+1.15x in a development A/B; in fp32 it is no faster).
 """
 from __future__ import annotations
 
