@@ -100,6 +100,9 @@ def test_bad_input_is_refused():
         sha.small_head_attention(torch.randn(2, 8, 10), 4, 1.0)
     with pytest.raises(ValueError, match="float64"):
         sha.small_head_attention(torch.randn(2, 8, 12, dtype=torch.float64), 4, 1.0)
+    with pytest.raises(ValueError, match="bias of shape \\(1, 4, 8, 7\\)"):
+        sha.small_head_attention(torch.randn(2, 8, 12), 4, 1.0, torch.zeros(1, 4, 8, 7))
+    assert sha.small_head_attention(torch.randn(0, 8, 12), 4, 1.0).shape == (0, 8, 4)
 
 
 def test_not_usable_inside_graph_captures():

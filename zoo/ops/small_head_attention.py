@@ -28,6 +28,7 @@ import functools
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import warnings
@@ -224,7 +225,6 @@ def _cpu_flags() -> str:
                 return line
     except OSError:
         pass
-    import platform
     return platform.processor() or platform.machine()
 
 
@@ -321,8 +321,8 @@ def small_head_attention(qkv: torch.Tensor, num_heads: int, scale: float,
     Args:
         qkv: [windows, tokens, 3 * num_heads * dim] (q, k, v, each heads-major), fp32 or bf16,
             on the CPU.
-        bias: additive bias broadcast over windows, [heads, tokens, tokens] (a leading 1 is
-            accepted).
+        bias: finite additive bias broadcast over windows, [heads, tokens, tokens] (a leading
+            1 is accepted; no -inf masks: a fully masked row is not NaN here as in PyTorch).
         out_dtype: fp32 or bf16; default ``qkv``'s dtype.
 
     Returns [windows, tokens, num_heads * dim]. Equal to
@@ -340,10 +340,15 @@ def small_head_attention(qkv: torch.Tensor, num_heads: int, scale: float,
                          f"3 * heads * dim]; got {qkv.dtype} {tuple(qkv.shape)} on "
                          f"{qkv.device} with {num_heads} heads, out {out_dtype}")
     dim = width // (3 * num_heads)
+    if bias is not None and bias.numel() != num_heads * tokens * tokens:
+        raise ValueError(f"small_head_attention: bias of shape {tuple(bias.shape)} is not "
+                         f"[heads, tokens, tokens] = {[num_heads, tokens, tokens]}")
+    out = torch.empty(windows, tokens, num_heads * dim, dtype=out_dtype)
+    if out.numel() == 0:
+        return out
     qkv = qkv.contiguous()
     if bias is not None:
         bias = bias.detach().to(torch.float32).reshape(num_heads, tokens, tokens).contiguous()
-    out = torch.empty(windows, tokens, num_heads * dim, dtype=out_dtype)
     args = (qkv.data_ptr(), int(qkv.dtype == torch.bfloat16),
             None if bias is None else bias.data_ptr(), out.data_ptr(),
             int(out_dtype == torch.bfloat16))
