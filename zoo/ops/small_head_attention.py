@@ -10,9 +10,10 @@ This kernel puts 16 queries in the lanes of a SIMD vector (GCC vector extensions
 with ``-march=native`` for the machine it runs on) and walks the keys once for the scores and
 their maximum and once for ``exp`` and ``p v``: no horizontal reductions, no matrix-product
 calls; the head's keys, values and bias stay in L1. The softmax is the exact one (maximum
-subtracted, fp32 throughout); ``exp`` is Cephes' ``expf`` polynomial (within 2 ulp). Inputs
-may be fp32 or bf16 (read exactly as fp32), the output fp32 or bf16 (rounded to nearest even),
-so a bf16 model reads and writes bf16 while the attention itself runs in fp32.
+subtracted, fp32 throughout); ``exp`` is Cephes' ``expf`` polynomial (at most 1 ulp from the
+rounded exact value over [-87, 0], development check). Inputs may be fp32 or bf16 (read
+exactly as fp32), the output fp32 or bf16 (rounded to nearest even), so a bf16 model reads and
+writes bf16 while the attention itself runs in fp32.
 
 The library is compiled once per machine with the system's C++ compiler (``$CXX``, else
 ``c++``) into ``$VSZOO_HOME/kernels`` (default ``~/.cache/vszoo/kernels``), keyed by the
