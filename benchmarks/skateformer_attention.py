@@ -28,14 +28,13 @@ import torch
 from mmengine.registry import init_default_scope
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import zoo.models.skeleton.skateformer as skateformer  # noqa: E402
 from skeleton_speed import FRAMES, JOINTS, PERSONS, ZOO_MODELS  # noqa: E402
 from skeleton_speed_modes import measure  # noqa: E402
 from zoo.models.skeleton.skateformer import SkateMSA  # noqa: E402
 
 from zoo.deploy import fuse_for_inference  # noqa: E402
 from zoo.fileio import atomic_write_bytes  # noqa: E402
-from zoo.ops.small_head_attention import available  # noqa: E402
+from zoo.ops.small_head_attention import available, disabled  # noqa: E402
 from zoo.registry import MODELS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results/skateformer_attention"
@@ -46,15 +45,14 @@ ATTENTION = ("PyTorch bf16", "PyTorch fp32", "compiled kernel")
 def attention(kind: str):
     """Skate-MSA with one attention implementation (under bf16 autocast: PyTorch's kernel in
     bf16 or in fp32, or the compiled kernel; without autocast the first two are the same)."""
-    usable, fp32_on_cpu = skateformer.small_head_attention_usable, SkateMSA.fp32_on_cpu
-    if kind != "compiled kernel":
-        skateformer.small_head_attention_usable = lambda x: False
+    fp32_on_cpu = SkateMSA.fp32_on_cpu
     if kind == "PyTorch bf16":
         SkateMSA.fp32_on_cpu = lambda self, x: False
     try:
-        yield
+        with contextlib.nullcontext() if kind == "compiled kernel" else disabled():
+            yield
     finally:
-        skateformer.small_head_attention_usable, SkateMSA.fp32_on_cpu = usable, fp32_on_cpu
+        SkateMSA.fp32_on_cpu = fp32_on_cpu
 
 
 def window_calls(model, x) -> list[tuple[SkateMSA, torch.Tensor]]:

@@ -300,8 +300,7 @@ def test_inference_runs_the_compiled_attention_kernel(monkeypatch, attention_ker
             fast_bf16 = model(x)
     assert calls == [torch.float32] * 8 + [torch.bfloat16] * 8  # 2 blocks x 4 Skate-Types
     calls.clear()
-    with monkeypatch.context() as patch:
-        patch.setattr(skateformer, "small_head_attention_usable", lambda x: False)
+    with attention_kernel.disabled():
         with torch.no_grad():
             slow = model(x)
             with bf16_autocast(model):

@@ -55,13 +55,10 @@ class ChannelsLastHook(Hook):
 
     priority = "VERY_HIGH"
 
-    def _apply(self, runner) -> None:
+    def before_run(self, runner) -> None:
         moved = channels_last_(runner.model)
         if moved:
             runner.logger.info(f"ChannelsLastHook: {moved} weight tensors stored channels last")
-
-    def before_run(self, runner) -> None:
-        self._apply(runner)
 
     before_train_epoch = before_run
 
